@@ -1,0 +1,27 @@
+"""The engine, usable from Python without the CLI (importing it patches nothing)."""
+
+from pyinfra.api.command import (
+    FileUploadCommand,
+    FunctionCommand,
+    StringCommand,
+    quote,
+)
+from pyinfra.api.config import Config
+from pyinfra.api.exceptions import (
+    CommandError,
+    ConnectError,
+    FactError,
+    OperationError,
+    OperationTypeError,
+    PyinfraError,
+)
+from pyinfra.api.facts import FactBase
+from pyinfra.api.inventory import Inventory
+from pyinfra.api.operation import operation
+from pyinfra.api.state import State
+
+__all__ = [
+    "CommandError", "Config", "ConnectError", "FactBase", "FactError", "FileUploadCommand",
+    "FunctionCommand", "Inventory", "OperationError", "OperationTypeError", "PyinfraError",
+    "State", "StringCommand", "operation", "quote",
+]

@@ -1,0 +1,120 @@
+"""The narrow interface every connector implements."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import IO, Callable
+
+from pyinfra.api.command import quote, wrap_command
+
+OutputCallback = Callable[[str, str], None]
+
+# At most this many lines of a command's output are kept per stream; the rest is
+# counted, shown when asked (-v) and dropped, so a command printing gigabytes cannot
+# exhaust the controller's memory.
+MAX_KEPT_LINES = 10000
+
+
+@dataclass
+class CommandResult:
+    """What one command did: its exit status and output (decoded, lines)."""
+
+    command: str
+    exit_code: int
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def describe(self, max_lines: int = 20) -> str:
+        """A failure as a person reads it: command, exit status, last output."""
+        if self.timed_out:
+            status = "timed out"
+        else:
+            status = f"exit status {self.exit_code}"
+        lines = [f"command failed ({status}): {self.command}"]
+        output = self.stderr + self.stdout if self.stderr else self.stdout
+        if output:
+            shown = output[-max_lines:]
+            if len(output) > max_lines:
+                lines.append(f"  ... {len(output) - max_lines} more line(s)")
+            lines.extend(f"  {line}" for line in shown)
+        return "\n".join(lines)
+
+
+def read_lines(stream: IO[bytes], kept: list[str], name: str, on_output: OutputCallback | None):
+    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail."""
+    for raw in stream:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if on_output:
+            on_output(name, line)
+        kept.append(line)
+        if len(kept) > MAX_KEPT_LINES:
+            del kept[: len(kept) - MAX_KEPT_LINES]
+
+
+def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output) -> threading.Thread:
+    # A thread (a greenlet once the CLI has patched) so stdout and stderr drain
+    # together: reading one to its end first could stall on the other's full window.
+    thread = threading.Thread(target=read_lines, args=(stream, kept, name, on_output))
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+class Connector:
+    """connect, run a shell command, put a file, close."""
+
+    def __init__(self, host, config, on_output: Callable | None = None):
+        self.host = host
+        self.config = config
+        self.on_output = on_output
+        self.connected = False
+
+    def connect(self) -> None:
+        raise NotImplementedError
+
+    def run_shell_command(
+        self,
+        command: str,
+        sudo: bool = False,
+        sudo_user: str | None = None,
+        su_user: str | None = None,
+        env: dict | None = None,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        raise NotImplementedError
+
+    def put_file(self, src: str | bytes, dest: str, sudo: bool = False,
+                 sudo_user: str | None = None, su_user: str | None = None) -> CommandResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.connected = False
+
+    def wrap(self, command: str, sudo=False, sudo_user=None, su_user=None, env=None) -> str:
+        return wrap_command(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
+
+    def output_callback(self) -> OutputCallback | None:
+        if self.on_output is None:
+            return None
+        host = self.host
+
+        def callback(stream: str, line: str) -> None:
+            self.on_output(host, stream, line)
+
+        return callback
+
+    def temp_path(self) -> str:
+        return f"{self.config.TEMP_DIR.rstrip('/')}/pyinfra-{uuid.uuid4().hex}"
+
+    def move_into_place(self, temp: str, dest: str, sudo, sudo_user, su_user) -> CommandResult:
+        """Move an upload that landed in TEMP_DIR to `dest` as the sudo/su user."""
+        command = f"mv -f {quote(temp)} {quote(dest)}"
+        return self.run_shell_command(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)

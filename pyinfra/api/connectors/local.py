@@ -1,0 +1,59 @@
+"""`@local`: the controller itself, through subprocesses; no SSH."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import gevent
+
+from pyinfra.api.connectors.base import CommandResult, Connector, read_lines, start_reader
+
+
+class LocalConnector(Connector):
+    def connect(self) -> None:
+        self.connected = True
+
+    def run_shell_command(self, command, sudo=False, sudo_user=None, su_user=None,
+                          env=None, timeout=None, stdin=None) -> CommandResult:
+        wrapped = self.wrap(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
+        process = subprocess.Popen(
+            ["sh", "-c", wrapped],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        stdout: list[str] = []
+        stderr: list[str] = []
+        callback = self.output_callback()
+        if stdin is not None:
+            process.stdin.write(stdin)
+        process.stdin.close()
+        reader = start_reader(process.stderr, stderr, "stderr", callback)
+        timed_out = False
+        try:
+            with gevent.Timeout(timeout):
+                read_lines(process.stdout, stdout, "stdout", callback)
+                reader.join()
+                exit_code = process.wait()
+        except gevent.Timeout:
+            timed_out = True
+            os.killpg(process.pid, 9)
+            exit_code = process.wait()
+        return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
+
+    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
+        target = self.temp_path() if (sudo or su_user) else dest
+        try:
+            if isinstance(src, bytes):
+                with open(target, "wb") as handle:
+                    handle.write(src)
+            else:
+                shutil.copyfile(src, target)
+        except OSError as error:
+            return CommandResult(f"upload to {target}", 1, [], [f"upload failed: {error.strerror}"])
+        if target != dest:
+            return self.move_into_place(target, dest, sudo, sudo_user, su_user)
+        return CommandResult(f"upload to {dest}", 0)

@@ -1,0 +1,63 @@
+"""Typed errors of the engine; the CLI turns each into one message and an exit code."""
+
+from __future__ import annotations
+
+
+class PyinfraError(Exception):
+    """Base of every error the tool reports to its user."""
+
+    exit_code = 1
+
+
+class UsageError(PyinfraError):
+    """The user asked for something that cannot be: bad option, unknown name."""
+
+    exit_code = 2
+
+
+class DeployFileError(PyinfraError):
+    """A user file (inventory, group data, config, deploy) could not be loaded or run.
+
+    Carries the file and line so the message points at the user's code, not ours.
+    """
+
+    def __init__(self, message: str, filename: str | None = None, line: int | None = None):
+        self.filename = filename
+        self.line = line
+        where = ""
+        if filename:
+            where = filename if line is None else f"{filename}, line {line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class InventoryError(DeployFileError):
+    """The inventory does not describe hosts and groups the tool can use."""
+
+
+class OperationError(PyinfraError):
+    """An operation was called with arguments it cannot turn into commands."""
+
+
+class OperationTypeError(OperationError):
+    """An operation was called with an unknown or missing argument."""
+
+
+class FactError(PyinfraError):
+    """A fact could not be found or was called with wrong arguments."""
+
+
+class ConnectError(PyinfraError):
+    """A host could not be reached or authenticated."""
+
+
+class CommandError(PyinfraError):
+    """A remote command failed; carries the result so the message can show it."""
+
+    def __init__(self, message: str, result=None):
+        self.result = result
+        super().__init__(message)
+
+
+class HookError(PyinfraError):
+    """Raised by a deploy hook to stop the run before anything executes."""

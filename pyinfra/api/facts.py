@@ -1,0 +1,209 @@
+"""Facts: small classes naming the command that reads something from a host and how
+to turn its output into a value. Read through `host.fact.name` or `host.fact.name(arg)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+import re
+from typing import Any
+
+from pyinfra.api.exceptions import FactError
+
+logger = logging.getLogger("pyinfra")
+
+FACTS: dict[str, type["FactBase"]] = {}
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class FactBase:
+    """A fact: `command` (a string, or a method taking the fact's arguments) and
+    `process(output_lines)`. `default` is the value when the thing is absent or the
+    command fails; `requires_command` names a program whose absence means "absent"."""
+
+    name: str = ""
+    default: Any = None
+    requires_command: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract"):
+            return
+        cls.name = snake_case(cls.__name__)
+        FACTS[cls.name] = cls
+
+    command: Any = None
+
+    @classmethod
+    def argument_names(cls) -> list[str]:
+        if not callable(cls.command):
+            return []
+        params = list(inspect.signature(cls.command).parameters.values())[1:]
+        return [p.name for p in params]
+
+    @classmethod
+    def takes_arguments(cls) -> bool:
+        return callable(cls.command)
+
+    def make_command(self, *args: Any) -> str:
+        if callable(self.command):
+            try:
+                inspect.signature(self.command).bind(*args)
+            except TypeError:
+                wanted = ", ".join(self.argument_names())
+                raise FactError(f"fact {self.name} takes ({wanted}), got {len(args)} argument(s)")
+            command = self.command(*args)
+        else:
+            if args:
+                raise FactError(f"fact {self.name} takes no arguments")
+            command = self.command
+        if self.requires_command:
+            # Absent program: print nothing, exit 0, and the fact is its default.
+            command = f"! command -v {self.requires_command} >/dev/null 2>&1 || {{ {command} ; }}"
+        return command
+
+    def process(self, output: list[str]) -> Any:
+        return "\n".join(output)
+
+    def value(self, exit_code: int, output: list[str]) -> Any:
+        """The fact's value from a finished command."""
+        if exit_code != 0:
+            return self.default_value()
+        if not output and self.requires_command:
+            return self.default_value()
+        return self.process(output)
+
+    def default_value(self) -> Any:
+        default = self.default
+        return default() if callable(default) else default
+
+
+def get_fact_class(name: str) -> type[FactBase]:
+    load_all_facts()
+    try:
+        return FACTS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, FACTS, n=3)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        raise FactError(f"unknown fact: {name}{hint}") from None
+
+
+_loaded = False
+
+
+def load_all_facts() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+    import pkgutil
+
+    import pyinfra.facts
+
+    for module in pkgutil.iter_modules(pyinfra.facts.__path__):
+        importlib.import_module(f"pyinfra.facts.{module.name}")
+
+
+class FactProxy:
+    """`host.fact`: attribute access reads a fact for one host through the State."""
+
+    def __init__(self, host):
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        cls = get_fact_class(name)
+        if cls.takes_arguments():
+            return _FactCall(self._host, name)
+        return self._host.get_fact(name)
+
+    def __dir__(self):
+        load_all_facts()
+        return sorted(FACTS)
+
+
+class _FactCall:
+    def __init__(self, host, name: str):
+        self._host = host
+        self._name = name
+
+    def __call__(self, *args: Any) -> Any:
+        return self._host.get_fact(self._name, *args)
+
+    def __repr__(self) -> str:
+        return f"<fact {self._name}: call it with its arguments>"
+
+
+class FactCache:
+    """Fact values per host. The first read of a fact (with given arguments, as a given
+    user) gathers it on every active host at once; later reads come from here."""
+
+    def __init__(self, state):
+        self.state = state
+        self.values: dict[Any, dict[tuple, Any]] = {}
+
+    def get(self, host, name: str, args: tuple) -> Any:
+        fact = get_fact_class(name)()
+        command = fact.make_command(*args)
+        state = self.state
+        kwargs = host.op_kwargs or {}
+        config = state.config
+        sudo = kwargs.get("sudo", config.SUDO)
+        sudo_user = kwargs.get("sudo_user", config.SUDO_USER)
+        su_user = kwargs.get("su_user", config.SU_USER)
+        key = (name, args, bool(sudo), sudo_user if sudo else None, su_user)
+        cached = self.values.setdefault(host, {})
+        if key in cached:
+            return cached[key]
+        hosts = [h for h in state.active_hosts() if key not in self.values.get(h, {})]
+        if host not in hosts:
+            hosts.append(host)
+
+        def gather(target):
+            value = self._read(target, fact, command, sudo, sudo_user, su_user)
+            self.values.setdefault(target, {})[key] = value
+
+        logger.debug("gathering fact %s%s on %d host(s)", name, args or "", len(hosts))
+        from pyinfra.api.parallel import map_hosts
+
+        map_hosts(config.PARALLEL, hosts, gather)
+        if state.results[host].failed:
+            raise FactError(f"cannot read fact {name} on {host.name}: {state.results[host].error}")
+        return cached[key]
+
+    def _read(self, host, fact: FactBase, command: str, sudo, sudo_user, su_user) -> Any:
+        from pyinfra.api.exceptions import ConnectError
+
+        if not host.connected:
+            return fact.default_value()
+        try:
+            result = host.connector.run_shell_command(
+                command, sudo=sudo, sudo_user=sudo_user, su_user=su_user,
+                timeout=self.state.config.TIMEOUT * 6 or None,
+            )
+        except ConnectError as error:
+            self.state.fail_host(host, str(error))
+            return fact.default_value()
+        if not result.ok and sudo_failed(result):
+            self.state.fail_host(host, "sudo failed: " + " ".join(result.stderr).strip())
+            return fact.default_value()
+        try:
+            return fact.value(result.exit_code, result.stdout)
+        except Exception as error:  # a parser meeting output it does not know
+            logger.debug("fact %s output not understood on %s: %s", fact.name, host.name, error)
+            return fact.default_value()
+
+
+def sudo_failed(result) -> bool:
+    """sudo refused before running anything (needs a password, not allowed, missing)."""
+    first = result.stderr[0] if result.stderr else ""
+    return first.startswith("sudo:") or "sudo: not found" in first or (
+        result.exit_code == 127 and "sudo" in first
+    )

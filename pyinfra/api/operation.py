@@ -1,0 +1,138 @@
+"""@operation: turns a function of (state, host, args) -> commands into what a deploy
+file calls. It names the operation, takes the global arguments, renders jinja2 string
+arguments for the host, records the commands into the State and returns their meta.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import sys
+from typing import Any, Callable
+
+import jinja2
+
+from pyinfra.api import context
+from pyinfra.api.command import to_command
+from pyinfra.api.exceptions import OperationError, OperationTypeError, PyinfraError
+from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
+
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def user_frames() -> list[tuple[str, int]]:
+    """(file, line) of every frame of the user's code in the current call stack: where
+    the operation was called from, through includes and helper functions."""
+    frames = []
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(PACKAGE_DIR + os.sep):
+            frames.append((filename, frame.f_lineno))
+        frame = frame.f_back
+    return frames
+
+
+def render(value: Any, variables: dict) -> Any:
+    """Render jinja2 in strings, inside lists, tuples and dicts too."""
+    if isinstance(value, str):
+        if "{{" in value or "{%" in value:
+            return _jinja.from_string(value).render(variables)
+        return value
+    if isinstance(value, list):
+        return [render(v, variables) for v in value]
+    if isinstance(value, tuple):
+        return tuple(render(v, variables) for v in value)
+    if isinstance(value, dict):
+        return {k: render(v, variables) for k, v in value.items()}
+    return value
+
+
+def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
+    module = func.__module__.rsplit(".", 1)[-1]
+    words = [repr(a) if not isinstance(a, str) else a for a in args]
+    words += [f"{k}={v}" for k, v in kwargs.items()]
+    label = f"{module.title()}/{func.__name__.title()}"
+    return f"{label} ({', '.join(words)})" if words else label
+
+
+def operation(func: Callable) -> Callable:
+    """Make `func(state, host, *args, **kwargs)` (a generator of commands) an operation."""
+    signature = inspect.signature(func)
+    params = list(signature.parameters.values())[2:]
+    op_signature = signature.replace(parameters=params)
+    full_name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+
+    @functools.wraps(func)
+    def decorated(*args: Any, **kwargs: Any) -> HostOperation:
+        if args and isinstance(context.unwrap(args[0]), State):
+            state, host, args = context.unwrap(args[0]), context.unwrap(args[1]), args[2:]
+        else:
+            state, host = context.state.bound(), context.host.bound()
+        if state is None or host is None:
+            raise OperationError(f"{full_name}() was called outside a deploy")
+
+        frames = user_frames()
+        location = f"{frames[0][0]}, line {frames[0][1]}" if frames else full_name
+        name = None
+        if args and isinstance(args[0], (set, frozenset)):
+            name = ", ".join(sorted(str(n) for n in args[0]))
+            args = args[1:]
+
+        global_kwargs = pop_global_kwargs(state, kwargs)
+        try:
+            op_signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise OperationTypeError(f"{location}: {full_name}(): {error}") from None
+
+        key_source = repr((frames, name, args, sorted(kwargs.items())))
+        key = hashlib.sha1(key_source.encode()).hexdigest()[:16]
+        if name is None:
+            name = operation_name(func, args, kwargs)
+
+        variables = {"host": host, "inventory": state.inventory, "state": state}
+        try:
+            rendered_args = render(args, variables)
+            rendered_kwargs = render(kwargs, variables)
+        except jinja2.TemplateError as error:
+            raise OperationError(f"{location}: {full_name}(): template error in an argument: {error}") from None
+
+        host.op_kwargs = global_kwargs
+        try:
+            commands = [to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()]
+        except PyinfraError as error:
+            if str(error).startswith(location):
+                raise
+            raise type(error)(f"{location}: {full_name}(): {error}") from None
+        finally:
+            host.op_kwargs = {}
+        return state.add_operation(host, key, name, location, commands, global_kwargs)
+
+    decorated.is_operation = True
+    decorated.operation_function = func
+    return decorated
+
+
+def pop_global_kwargs(state: State, kwargs: dict) -> dict:
+    config = state.config
+    defaults = {
+        "sudo": config.SUDO,
+        "sudo_user": config.SUDO_USER,
+        "su_user": config.SU_USER,
+        "ignore_errors": config.IGNORE_ERRORS,
+        "env": dict(config.ENV or {}),
+        "serial": False,
+        "run_once": False,
+        "timeout": None,
+    }
+    values = {}
+    for name in GLOBAL_ARGUMENTS:
+        value = kwargs.pop(name, defaults[name])
+        if name == "env" and value is not defaults["env"]:
+            value = {**defaults["env"], **(value or {})}
+        values[name] = value
+    return values

@@ -1,0 +1,153 @@
+"""Executing recorded operations: operation by operation on all hosts in parallel,
+host by host (serial), or each host at its own pace (no_wait)."""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+
+from pyinfra.api.command import FileUploadCommand, FunctionCommand, StringCommand
+from pyinfra.api.connectors.base import CommandResult
+from pyinfra.api.exceptions import ConnectError, PyinfraError
+from pyinfra.api.host import Host
+from pyinfra.api.parallel import map_hosts
+from pyinfra.api.state import HostOperation, OperationMeta, State
+
+logger = logging.getLogger("pyinfra")
+
+
+class Events:
+    """What the runner tells whoever shows progress; the CLI overrides these."""
+
+    def operation_start(self, meta: OperationMeta, hosts: list[Host]) -> None:
+        pass
+
+    def host_operation_done(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
+        pass
+
+
+def run_command(state: State, host: Host, command, kwargs: dict) -> CommandResult:
+    connector = host.connector
+    if isinstance(command, StringCommand):
+        return connector.run_shell_command(
+            command.command,
+            sudo=kwargs["sudo"], sudo_user=kwargs["sudo_user"], su_user=kwargs["su_user"],
+            env=kwargs["env"], timeout=kwargs["timeout"],
+        )
+    if isinstance(command, FileUploadCommand):
+        return connector.put_file(
+            command.src, command.dest,
+            sudo=kwargs["sudo"], sudo_user=kwargs["sudo_user"], su_user=kwargs["su_user"],
+        )
+    if isinstance(command, FunctionCommand):
+        try:
+            command.function(state, host, *command.args, **command.kwargs)
+        except PyinfraError as error:
+            return CommandResult(str(command), 1, [], [str(error)])
+        return CommandResult(str(command), 0)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def run_host_operation(state: State, host: Host, meta: OperationMeta, op: HostOperation,
+                       events: Events) -> bool:
+    """Run one operation's commands on one host; False when the host failed."""
+    kwargs = op.global_kwargs
+    for command in op.commands:
+        try:
+            result = run_command(state, host, command, kwargs)
+        except ConnectError as error:
+            op.status, op.error = "error", str(error)
+            state.fail_host(host, f"{meta.name}: {error}")
+            events.host_operation_done(host, meta, op)
+            return False
+        if not result.ok:
+            op.error = result.describe()
+            if kwargs["ignore_errors"]:
+                op.status = "ignored"
+                events.host_operation_done(host, meta, op)
+                return True
+            op.status = "error"
+            state.fail_host(host, f"{meta.name}: {op.error}")
+            events.host_operation_done(host, meta, op)
+            return False
+    op.status = "success"
+    result = state.results[host]
+    result.ops_done += 1
+    result.ops_changed += 1 if op.changed else 0
+    events.host_operation_done(host, meta, op)
+    return True
+
+
+def hosts_for(state: State, key: str) -> list[Host]:
+    return [h for h in state.active_hosts() if key in state.host_ops[h]]
+
+
+def run_operations(state: State, serial: bool = False, no_wait: bool = False,
+                   events: Events | None = None) -> bool:
+    """Run every recorded operation; False when the deploy stopped on FAIL_PERCENT."""
+    events = events or Events()
+    if no_wait:
+        return _run_no_wait(state, events)
+    for key in state.op_order:
+        if state.too_many_failed():
+            return False
+        meta = state.op_meta[key]
+        hosts = hosts_for(state, key)
+        if not hosts:
+            continue
+        if meta.global_kwargs.get("run_once"):
+            for skipped in hosts[1:]:
+                state.host_ops[skipped][key].status = "skipped"
+            hosts = hosts[:1]
+        events.operation_start(meta, hosts)
+
+        def run(host, key=key, meta=meta):
+            return run_host_operation(state, host, meta, state.host_ops[host][key], events)
+
+        if serial or meta.global_kwargs.get("serial"):
+            for host in hosts:
+                run(host)
+        else:
+            map_hosts(state.config.PARALLEL, hosts, run)
+    return not state.too_many_failed()
+
+
+def _run_no_wait(state: State, events: Events) -> bool:
+    stopped = []
+
+    def run_host(host: Host) -> None:
+        for meta, op in state.ops_for_host(host):
+            if stopped or state.results[host].failed:
+                return
+            if state.too_many_failed():
+                stopped.append(True)
+                return
+            if not run_host_operation(state, host, meta, op, events):
+                return
+
+    map_hosts(state.config.PARALLEL, state.active_hosts(), run_host)
+    gevent.sleep(0)
+    return not state.too_many_failed()
+
+
+def connect_all(state: State, hosts: list[Host] | None = None) -> None:
+    """Connect every targeted host at once; a host that cannot be reached is failed."""
+    from pyinfra.api.connectors import make_connector
+
+    def connect(host: Host) -> None:
+        connector = make_connector(host, state.config, on_output=state.on_output)
+        try:
+            connector.connect()
+        except ConnectError as error:
+            state.fail_host(host, str(error))
+            return
+        host.connector = connector
+
+    map_hosts(state.config.PARALLEL, hosts if hosts is not None else state.targets, connect)
+
+
+def disconnect_all(state: State) -> None:
+    for host in state.inventory:
+        if host.connector is not None:
+            host.connector.close()

@@ -1,0 +1,118 @@
+"""State: the operations a deploy recorded, in order, and what happened to each host."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyinfra.api.command import Command
+from pyinfra.api.config import Config
+from pyinfra.api.facts import FactCache
+from pyinfra.api.host import Host
+from pyinfra.api.inventory import Inventory
+
+logger = logging.getLogger("pyinfra")
+
+GLOBAL_ARGUMENTS = ("sudo", "sudo_user", "su_user", "ignore_errors", "env", "serial",
+                    "run_once", "timeout")
+
+
+@dataclass
+class OperationMeta:
+    """One operation across hosts: its name and where the deploy called it."""
+
+    key: str
+    name: str
+    location: str
+    global_kwargs: dict[str, Any]
+
+
+@dataclass
+class HostOperation:
+    """One operation on one host: its commands; the meta a deploy file gets back."""
+
+    commands: list[Command]
+    global_kwargs: dict[str, Any]
+    # Filled when the operation runs: "success", "error", "skipped" or None (not run).
+    status: str | None = None
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.commands)
+
+
+@dataclass
+class HostResult:
+    failed: bool = False
+    error: str | None = None
+    ops_done: int = 0
+    ops_changed: int = 0
+
+
+class State:
+    """Everything about one run: inventory, config, recorded operations, results."""
+
+    def __init__(self, inventory: Inventory, config: Config | None = None,
+                 deploy_dir: str = "."):
+        self.inventory = inventory
+        self.config = config or Config()
+        self.deploy_dir = deploy_dir
+        self.facts = FactCache(self)
+        self.op_order: list[str] = []
+        self.op_meta: dict[str, OperationMeta] = {}
+        self.host_ops: dict[Host, dict[str, HostOperation]] = {h: {} for h in inventory}
+        self.results: dict[Host, HostResult] = {h: HostResult() for h in inventory}
+        # Hosts this run works on (after --limit); the others are never touched.
+        self.targets: list[Host] = list(inventory)
+        self.on_output = None
+        self.output_lines = False
+        for host in inventory:
+            host.state = self
+
+    # -- hosts ----------------------------------------------------------------------
+
+    def active_hosts(self) -> list[Host]:
+        """Targeted hosts that are connected and have not failed."""
+        return [h for h in self.targets if h.connected and not self.results[h].failed]
+
+    def fail_host(self, host: Host, error: str) -> None:
+        result = self.results[host]
+        if not result.failed:
+            result.failed = True
+            result.error = error
+            logger.error("[%s] %s", host.name, error)
+
+    def failed_hosts(self) -> list[Host]:
+        return [h for h in self.targets if self.results[h].failed]
+
+    def too_many_failed(self) -> bool:
+        """True when the share of failed hosts exceeds FAIL_PERCENT."""
+        limit = self.config.FAIL_PERCENT
+        if limit is None or not self.targets:
+            return False
+        return 100.0 * len(self.failed_hosts()) / len(self.targets) > limit
+
+    # -- recording operations -------------------------------------------------------
+
+    def add_operation(self, host: Host, key: str, name: str, location: str,
+                      commands: list[Command], global_kwargs: dict) -> HostOperation:
+        """Record `host`'s commands for an operation, keeping the host's own order: an
+        operation already placed before this host's previous one becomes a new one."""
+        ops = self.host_ops[host]
+        last_index = self.op_order.index(next(reversed(ops))) if ops else -1
+        base_key, variant = key, 1
+        while key in ops or (key in self.op_meta and self.op_order.index(key) < last_index):
+            variant += 1
+            key = f"{base_key}#{variant}"
+        if key not in self.op_meta:
+            self.op_meta[key] = OperationMeta(key, name, location, global_kwargs)
+            self.op_order.append(key)
+        host_op = HostOperation(commands, global_kwargs)
+        ops[key] = host_op
+        return host_op
+
+    def ops_for_host(self, host: Host) -> list[tuple[OperationMeta, HostOperation]]:
+        ops = self.host_ops[host]
+        return [(self.op_meta[k], ops[k]) for k in self.op_order if k in ops]
