@@ -67,7 +67,7 @@ class State:
         # Hosts this run works on (after --limit); the others are never touched.
         self.targets: list[Host] = list(inventory)
         self.on_output = None
-        self.output_lines = False
+        self.dry_run = False
         for host in inventory:
             host.state = self
 

@@ -1,0 +1,3 @@
+from pyinfra.cli import cli
+
+cli(prog_name="pyinfra")

@@ -1,0 +1,172 @@
+"""The deploy pipeline, phase by phase (ARCHITECTURE.md): load, hook, connect, hook,
+build, show, hook, run, hook, report."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from pyinfra import hook
+from pyinfra.api import context
+from pyinfra.api.exceptions import FactError, UsageError
+from pyinfra.api.loader import exec_code, user_namespace
+from pyinfra.api.runner import connect_all, disconnect_all, run_operations
+from pyinfra.api.state import State
+from pyinfra.cli.load import load
+from pyinfra.cli.output import Printer
+
+
+@dataclass
+class Options:
+    inventory: str
+    deploys: list[str]
+    dry: bool = False
+    limit: str | None = None
+    serial: bool = False
+    no_wait: bool = False
+    parallel: int | None = None
+    verbose: int = 0
+    override: dict = field(default_factory=dict)
+    sudo: bool | None = None
+    sudo_user: str | None = None
+    su_user: str | None = None
+
+
+def limit_hosts(state: State, limit: str | None) -> list:
+    """Hosts matching --limit: hostnames or group names, with * wildcards."""
+    hosts = list(state.inventory)
+    if not limit:
+        return hosts
+    patterns = [p.strip() for p in limit.split(",") if p.strip()]
+    chosen = []
+    for host in hosts:
+        names = [host.name, *host.groups]
+        if any(fnmatch.fnmatch(n, p) for p in patterns for n in names):
+            chosen.append(host)
+    if not chosen:
+        raise UsageError(f"--limit {limit} matches no host of the inventory")
+    return chosen
+
+
+def call_hooks(name: str, state: State) -> None:
+    data = state.inventory.get_data()
+    for function in hook.HOOKS[name]:
+        try:
+            function(data, state)
+        except hook.Error:
+            raise
+        except Exception as error:
+            from pyinfra.api.loader import user_error
+
+            raise user_error(error, function.__code__.co_filename) from None
+
+
+def build(state: State, deploy_files, printer: Printer) -> None:
+    """Run each deploy file once per connected host, recording its operations."""
+    for host in state.targets:
+        if not host.connected or state.results[host].failed:
+            continue
+        with context.state.bind(state), context.inventory.bind(state.inventory), \
+                context.host.bind(host):
+            for path, code in deploy_files:
+                try:
+                    exec_code(code, path, user_namespace(path))
+                except FactError as error:
+                    if state.results[host].failed:
+                        break  # the host went away while its facts were read
+                    raise error
+
+
+def show_proposed(state: State, printer: Printer) -> None:
+    printer.phase("Proposed changes:")
+    if not state.op_order:
+        printer.line("    (no operations)")
+    for key in state.op_order:
+        meta = state.op_meta[key]
+        printer.line(f"    {printer.style(meta.name, bold=True)}")
+        for host in state.targets:
+            op = state.host_ops[host].get(key)
+            if op is None:
+                continue
+            if op.commands:
+                count = len(op.commands)
+                printer.host_line(host, f"{count} command{'s' if count > 1 else ''}", "yellow")
+                if printer.verbose >= 2 or state.dry_run:
+                    for command in op.commands:
+                        printer.line(f"        {command}")
+            else:
+                printer.host_line(host, "no change", "cyan")
+
+
+def report(state: State, printer: Printer) -> int:
+    printer.phase("Results:")
+    failed = 0
+    for host in state.targets:
+        result = state.results[host]
+        if result.failed:
+            failed += 1
+            printer.host_line(host, "Failed: " + (result.error or "").splitlines()[0], "red")
+        else:
+            total = len(state.host_ops[host])
+            printer.host_line(
+                host,
+                f"Successful: {result.ops_done}/{total} operations, {result.ops_changed} changed",
+                "green",
+            )
+    ok = len(state.targets) - failed
+    printer.line(f"    {ok} host(s) succeeded, {failed} failed")
+    return 1 if failed else 0
+
+
+def run(options: Options, printer: Printer) -> int:
+    deploy = load(options.inventory, options.deploys, options.override)
+    config = deploy.config
+    if options.parallel:
+        config.PARALLEL = options.parallel
+    if options.sudo is not None:
+        config.SUDO = options.sudo
+    if options.sudo_user:
+        config.SUDO_USER, config.SUDO = options.sudo_user, True
+    if options.su_user:
+        config.SU_USER = options.su_user
+    state = State(deploy.inventory, config, deploy.deploy_dir)
+    state.dry_run = options.dry
+    if options.verbose:
+        state.on_output = printer.remote_output
+    state.targets = limit_hosts(state, options.limit)
+    printer.phase(f"Loaded inventory: {options.inventory} ({len(state.targets)} host(s))")
+
+    call_hooks("before_connect", state)
+    printer.phase("Connecting to hosts...")
+    try:
+        connect_all(state)
+        for host in state.targets:
+            if host.connected:
+                printer.host_line(host, "Connected", "green")
+            else:
+                printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
+        if state.too_many_failed():
+            printer.error("too many hosts failed to connect (FAIL_PERCENT), stopping")
+            report(state, printer)
+            return 1
+        call_hooks("before_facts", state)
+        if not options.deploys:
+            printer.phase("No deploy given: connected and stopped.")
+            return report(state, printer)
+        printer.phase("Preparing operations...")
+        build(state, deploy.deploy_files, printer)
+        show_proposed(state, printer)
+        if options.dry:
+            printer.phase("Dry run: nothing was changed.")
+            return 1 if state.failed_hosts() else 0
+        call_hooks("before_deploy", state)
+        printer.phase("Beginning operation run...")
+        completed = run_operations(state, serial=options.serial, no_wait=options.no_wait,
+                                   events=printer)
+        if not completed:
+            printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
+        call_hooks("after_deploy", state)
+        code = report(state, printer)
+        return code if completed else 1
+    finally:
+        disconnect_all(state)

@@ -1,0 +1,103 @@
+"""The click entry point: parse options, then run the deploy pipeline (cli/deploy.py)
+and turn any error into one clear message and an exit code, in this one place."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+
+from pyinfra import __version__
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.cli.output import ErrorLogHandler, Printer
+
+EPILOG = """\b
+Examples:
+  pyinfra inventories/production.py deploy.py      run a deploy
+  pyinfra -i inventories/staging.py deploy.py      the same, 0.1 form
+  pyinfra @local deploy.py --dry                   show what would change here
+  pyinfra web1.net,web2.net deploy.py --limit web1.net
+"""
+
+
+def parse_data(values: tuple[str, ...]) -> dict:
+    from pyinfra.cli.load import parse_value
+
+    data = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: write key=value", param_hint="--data")
+        data[key] = parse_value(value)
+    return data
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EPILOG,
+)
+@click.argument("inventory_and_deploys", nargs=-1, metavar="INVENTORY [DEPLOY]...")
+@click.option("-i", "--inventory", "inventory_option", help="Inventory (0.1 form of INVENTORY).")
+@click.option("--dry", is_flag=True, help="Show proposed changes, change nothing.")
+@click.option("--limit", help="Only these hosts: names, group names, * wildcards, comma-separated.")
+@click.option("--serial", is_flag=True, help="Run each operation host by host.")
+@click.option("--no-wait", is_flag=True, help="Let each host run ahead without waiting for others.")
+@click.option("--parallel", type=click.IntRange(min=1), help="Hosts worked on at once.")
+@click.option("-v", "verbose", count=True, help="Show remote output (-vv: also commands).")
+@click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
+@click.option("--user", help="SSH user (sets ssh_user).")
+@click.option("--port", type=int, help="SSH port (sets ssh_port).")
+@click.option("--key", help="SSH private key file (sets ssh_key).")
+@click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
+@click.option("--password", help="SSH password (sets ssh_password).")
+@click.option("--sudo", is_flag=True, default=None, help="Run operations with sudo.")
+@click.option("--sudo-user", help="Run operations with sudo as this user.")
+@click.option("--su-user", help="Run operations through su as this user.")
+@click.option("--data", "data_items", multiple=True, metavar="KEY=VALUE",
+              help="Override host data (repeatable); JSON values are parsed.")
+@click.version_option(__version__, "--version", prog_name="pyinfra")
+def cli(inventory_and_deploys, inventory_option, dry, limit, serial, no_wait, parallel,
+        verbose, debug, user, port, key, key_password, password, sudo, sudo_user, su_user,
+        data_items):
+    """Bring servers to the state described by deploy files, over SSH.
+
+    INVENTORY is an inventory file, comma-separated hostnames or @local.
+    """
+    printer = Printer(verbose=verbose)
+    logger = logging.getLogger("pyinfra")
+    logger.handlers[:] = [ErrorLogHandler()]
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+
+    args = list(inventory_and_deploys)
+    if inventory_option:
+        args.insert(0, inventory_option)
+    if not args:
+        raise click.UsageError("give an INVENTORY (a file, hostnames or @local)")
+    override = {}
+    for name, value in (("ssh_user", user), ("ssh_port", port), ("ssh_key", key),
+                        ("ssh_key_password", key_password), ("ssh_password", password)):
+        if value is not None:
+            override[name] = value
+    override.update(parse_data(data_items))
+
+    from pyinfra.cli.deploy import Options, run
+
+    options = Options(
+        inventory=args[0], deploys=args[1:], dry=dry, limit=limit, serial=serial,
+        no_wait=no_wait, parallel=parallel, verbose=verbose, override=override,
+        sudo=sudo, sudo_user=sudo_user, su_user=su_user,
+    )
+    try:
+        code = run(options, printer)
+    except PyinfraError as error:
+        if debug:
+            traceback.print_exception(error.__cause__ or error)
+        printer.error(str(error))
+        code = error.exit_code
+    except KeyboardInterrupt:
+        printer.error("interrupted")
+        code = 130
+    sys.exit(code)
