@@ -1,7 +1,7 @@
 """Helpers for deploy files and hooks that act on the controller itself.
 
-    branch = local.shell('git rev-parse --abbrev-ref HEAD')
-    local.include('roles/db.py', hosts=inventory.db_servers)
+branch = local.shell('git rev-parse --abbrev-ref HEAD')
+local.include('roles/db.py', hosts=inventory.db_servers)
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def shell(commands: str | list[str], splitlines: bool = False, ignore_errors: bo
     output = ""
     for command in commands:
         process = subprocess.run(
-            command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            command,
+            shell=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         output = process.stdout.decode("utf-8", errors="replace").strip()
         if process.returncode != 0 and not ignore_errors:

@@ -32,3 +32,83 @@ def hang_port():
 
 
 # ---------------------------------------------------------------------------
+# End-to-end helpers: the installed `pyinfra` command against the test sshd
+# ---------------------------------------------------------------------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import textwrap  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ssh_home(sshd, tmp_path_factory):
+    """A HOME whose ~/.ssh holds the test client key, so deploys authenticate the way
+    users' do (default keys), with a known_hosts of its own."""
+    home = tmp_path_factory.mktemp("home")
+    ssh_dir = home / ".ssh"
+    ssh_dir.mkdir(mode=0o700)
+    shutil.copy(sshd.client_key, ssh_dir / "id_ed25519")
+    os.chmod(ssh_dir / "id_ed25519", 0o600)
+    (ssh_dir / "known_hosts").write_text("")
+    return home
+
+
+def pyinfra_command():
+    """The installed console script (CI installs the package first)."""
+    found = shutil.which("pyinfra")
+    if found is None:
+        raise RuntimeError("the pyinfra command is not installed: pip install -e .")
+    return [found]
+
+
+class Runner:
+    def __init__(self, sshd, home):
+        self.sshd = sshd
+        self.home = home
+
+    def __call__(self, *args, cwd=None, port=True, timeout=180, env=None, input=None):
+        command = pyinfra_command() + [str(a) for a in args]
+        if port:
+            command += ["--port", str(self.sshd.port)]
+        environment = dict(os.environ, HOME=str(self.home), NO_COLOR="1")
+        environment.pop("SSH_AUTH_SOCK", None)
+        environment.update(env or {})
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+        result.output = result.stdout + result.stderr
+        return result
+
+
+@pytest.fixture
+def pyinfra(sshd, ssh_home):
+    """Run the real command: `pyinfra(args..., cwd=dir)` -> CompletedProcess with
+    .output (stdout + stderr)."""
+    return Runner(sshd, ssh_home)
+
+
+def write_tree(root, files: dict) -> None:
+    """Write {relative path: text} under root, dedenting each text."""
+    for name, text in files.items():
+        path = os.path.join(str(root), name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(textwrap.dedent(text).lstrip("\n"))
+
+
+@pytest.fixture
+def deploy_dir(tmp_path):
+    """A deploy directory: call it with {path: content} to fill it; returns the path."""
+
+    def make(files: dict):
+        write_tree(tmp_path, files)
+        return tmp_path
+
+    return make

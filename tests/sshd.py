@@ -31,17 +31,21 @@ START_TIMEOUT = 10.0
 
 
 def ensure_sshd_installed():
-    """Install openssh-server with apt-get if ``/usr/sbin/sshd`` is missing.
-
-    Raises RuntimeError if sshd is still missing afterwards (never skips).
+    """Install openssh-server (and sudo, which the guide's examples use) with apt-get
+    when missing. Raises RuntimeError if still missing afterwards (never skips).
     """
-    if os.path.exists(SSHD_BINARY):
+    packages = []
+    if not os.path.exists(SSHD_BINARY):
+        packages.append("openssh-server")
+    if not shutil.which("sudo"):
+        packages.append("sudo")
+    if not packages:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     output = []
     for cmd in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "openssh-server"],
+        ["apt-get", "install", "-y", "-qq", *packages],
     ):
         try:
             proc = subprocess.run(
@@ -55,11 +59,9 @@ def ensure_sshd_installed():
             output.append("$ {}\n{}".format(" ".join(cmd), exc))
             break
         output.append("$ {}\n{}".format(" ".join(cmd), proc.stdout))
-    if not os.path.exists(SSHD_BINARY):
+    if not os.path.exists(SSHD_BINARY) or not shutil.which("sudo"):
         raise RuntimeError(
-            "{} is missing and installing openssh-server failed:\n{}".format(
-                SSHD_BINARY, "\n".join(output)
-            )
+            "installing {} failed:\n{}".format(" ".join(packages), "\n".join(output))
         )
 
 
@@ -82,7 +84,7 @@ def _children_by_parent():
         except OSError:
             continue
         # The command name (field 2) may contain spaces; it is in parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         ppid = int(fields[1])
         children.setdefault(ppid, []).append(int(entry))
     return children
@@ -227,8 +229,7 @@ class TestSSHD:
             (self.client_key, "pyinfra-test-client"),
         ):
             subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
-                 "-f", path],
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path],
                 check=True,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -278,9 +279,7 @@ class TestSSHD:
         last_error = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                last_error = "sshd exited with code {}".format(
-                    self.process.returncode
-                )
+                last_error = "sshd exited with code {}".format(self.process.returncode)
                 break
             try:
                 banner = self._read_banner()
@@ -292,12 +291,9 @@ class TestSSHD:
                 last_error = "unexpected banner: {!r}".format(banner)
             time.sleep(0.05)
         else:
-            last_error = "timed out after {:.0f}s ({})".format(
-                self.start_timeout, last_error
-            )
+            last_error = "timed out after {:.0f}s ({})".format(self.start_timeout, last_error)
         raise RuntimeError(
-            "test sshd on port {} did not become ready: {}\n"
-            "--- sshd log ---\n{}".format(
+            "test sshd on port {} did not become ready: {}\n--- sshd log ---\n{}".format(
                 self.port, last_error, self.read_log()
             )
         )
@@ -347,7 +343,7 @@ def _alive(pid):
             stat = f.read()
     except OSError:
         return False
-    return stat[stat.rfind(")") + 2:].split()[0] != "Z"
+    return stat[stat.rfind(")") + 2 :].split()[0] != "Z"
 
 
 @contextlib.contextmanager
@@ -375,9 +371,7 @@ def hang_server(host="127.0.0.1"):
                 break
             accepted.append(conn)  # hold it open, never send
 
-    thread = threading.Thread(
-        target=accept_loop, name="hang-server-{}".format(port), daemon=True
-    )
+    thread = threading.Thread(target=accept_loop, name="hang-server-{}".format(port), daemon=True)
     thread.start()
     try:
         yield port

@@ -21,7 +21,19 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
 __all__ = [
-    "CommandError", "Config", "ConnectError", "FactBase", "FactError", "FileUploadCommand",
-    "FunctionCommand", "Inventory", "OperationError", "OperationTypeError", "PyinfraError",
-    "State", "StringCommand", "operation", "quote",
+    "CommandError",
+    "Config",
+    "ConnectError",
+    "FactBase",
+    "FactError",
+    "FileUploadCommand",
+    "FunctionCommand",
+    "Inventory",
+    "OperationError",
+    "OperationTypeError",
+    "PyinfraError",
+    "State",
+    "StringCommand",
+    "operation",
+    "quote",
 ]

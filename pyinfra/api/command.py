@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 
 def quote(value: Any) -> str:
@@ -50,7 +50,7 @@ class FunctionCommand:
         return f"python {name}(...)"
 
 
-Command = StringCommand | FileUploadCommand | FunctionCommand
+Command = Union[StringCommand, FileUploadCommand, FunctionCommand]
 
 
 def to_command(value: Any) -> Command:

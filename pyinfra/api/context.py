@@ -19,9 +19,7 @@ class ContextObject:
 
     def _get(self) -> Any:
         if not self._stack:
-            raise RuntimeError(
-                f"pyinfra.{self._label} is only available while a deploy is running"
-            )
+            raise RuntimeError(f"pyinfra.{self._label} is only available while a deploy is running")
         return self._stack[-1]
 
     def __getattr__(self, name: str) -> Any:

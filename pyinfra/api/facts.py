@@ -185,7 +185,10 @@ class FactCache:
             return fact.default_value()
         try:
             result = host.connector.run_shell_command(
-                command, sudo=sudo, sudo_user=sudo_user, su_user=su_user,
+                command,
+                sudo=sudo,
+                sudo_user=sudo_user,
+                su_user=su_user,
                 timeout=self.state.config.TIMEOUT * 6 or None,
             )
         except ConnectError as error:
@@ -204,6 +207,8 @@ class FactCache:
 def sudo_failed(result) -> bool:
     """sudo refused before running anything (needs a password, not allowed, missing)."""
     first = result.stderr[0] if result.stderr else ""
-    return first.startswith("sudo:") or "sudo: not found" in first or (
-        result.exit_code == 127 and "sudo" in first
+    return (
+        first.startswith("sudo:")
+        or "sudo: not found" in first
+        or (result.exit_code == 127 and "sudo" in first)
     )

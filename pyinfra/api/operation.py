@@ -99,11 +99,15 @@ def operation(func: Callable) -> Callable:
             rendered_args = render(args, variables)
             rendered_kwargs = render(kwargs, variables)
         except jinja2.TemplateError as error:
-            raise OperationError(f"{location}: {full_name}(): template error in an argument: {error}") from None
+            raise OperationError(
+                f"{location}: {full_name}(): template error in an argument: {error}"
+            ) from None
 
         host.op_kwargs = global_kwargs
         try:
-            commands = [to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()]
+            commands = [
+                to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()
+            ]
         except PyinfraError as error:
             if str(error).startswith(location):
                 raise

@@ -32,13 +32,19 @@ def run_command(state: State, host: Host, command, kwargs: dict) -> CommandResul
     if isinstance(command, StringCommand):
         return connector.run_shell_command(
             command.command,
-            sudo=kwargs["sudo"], sudo_user=kwargs["sudo_user"], su_user=kwargs["su_user"],
-            env=kwargs["env"], timeout=kwargs["timeout"],
+            sudo=kwargs["sudo"],
+            sudo_user=kwargs["sudo_user"],
+            su_user=kwargs["su_user"],
+            env=kwargs["env"],
+            timeout=kwargs["timeout"],
         )
     if isinstance(command, FileUploadCommand):
         return connector.put_file(
-            command.src, command.dest,
-            sudo=kwargs["sudo"], sudo_user=kwargs["sudo_user"], su_user=kwargs["su_user"],
+            command.src,
+            command.dest,
+            sudo=kwargs["sudo"],
+            sudo_user=kwargs["sudo_user"],
+            su_user=kwargs["su_user"],
         )
     if isinstance(command, FunctionCommand):
         try:
@@ -49,8 +55,9 @@ def run_command(state: State, host: Host, command, kwargs: dict) -> CommandResul
     raise TypeError(f"unknown command {command!r}")
 
 
-def run_host_operation(state: State, host: Host, meta: OperationMeta, op: HostOperation,
-                       events: Events) -> bool:
+def run_host_operation(
+    state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events
+) -> bool:
     """Run one operation's commands on one host; False when the host failed."""
     kwargs = op.global_kwargs
     for command in op.commands:
@@ -83,8 +90,9 @@ def hosts_for(state: State, key: str) -> list[Host]:
     return [h for h in state.active_hosts() if key in state.host_ops[h]]
 
 
-def run_operations(state: State, serial: bool = False, no_wait: bool = False,
-                   events: Events | None = None) -> bool:
+def run_operations(
+    state: State, serial: bool = False, no_wait: bool = False, events: Events | None = None
+) -> bool:
     """Run every recorded operation; False when the deploy stopped on FAIL_PERCENT."""
     events = events or Events()
     if no_wait:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyinfra.api.command import Command
@@ -14,8 +14,16 @@ from pyinfra.api.inventory import Inventory
 
 logger = logging.getLogger("pyinfra")
 
-GLOBAL_ARGUMENTS = ("sudo", "sudo_user", "su_user", "ignore_errors", "env", "serial",
-                    "run_once", "timeout")
+GLOBAL_ARGUMENTS = (
+    "sudo",
+    "sudo_user",
+    "su_user",
+    "ignore_errors",
+    "env",
+    "serial",
+    "run_once",
+    "timeout",
+)
 
 
 @dataclass
@@ -54,8 +62,7 @@ class HostResult:
 class State:
     """Everything about one run: inventory, config, recorded operations, results."""
 
-    def __init__(self, inventory: Inventory, config: Config | None = None,
-                 deploy_dir: str = "."):
+    def __init__(self, inventory: Inventory, config: Config | None = None, deploy_dir: str = "."):
         self.inventory = inventory
         self.config = config or Config()
         self.deploy_dir = deploy_dir
@@ -96,8 +103,15 @@ class State:
 
     # -- recording operations -------------------------------------------------------
 
-    def add_operation(self, host: Host, key: str, name: str, location: str,
-                      commands: list[Command], global_kwargs: dict) -> HostOperation:
+    def add_operation(
+        self,
+        host: Host,
+        key: str,
+        name: str,
+        location: str,
+        commands: list[Command],
+        global_kwargs: dict,
+    ) -> HostOperation:
         """Record `host`'s commands for an operation, keeping the host's own order: an
         operation already placed before this host's previous one becomes a new one."""
         ops = self.host_ops[host]

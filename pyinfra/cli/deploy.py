@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pyinfra import hook
 from pyinfra.api import context
-from pyinfra.api.exceptions import FactError, UsageError
+from pyinfra.api.exceptions import FactError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.runner import connect_all, disconnect_all, run_operations
 from pyinfra.api.state import State
@@ -53,7 +53,7 @@ def call_hooks(name: str, state: State) -> None:
     for function in hook.HOOKS[name]:
         try:
             function(data, state)
-        except hook.Error:
+        except PyinfraError:
             raise
         except Exception as error:
             from pyinfra.api.loader import user_error
@@ -66,8 +66,11 @@ def build(state: State, deploy_files, printer: Printer) -> None:
     for host in state.targets:
         if not host.connected or state.results[host].failed:
             continue
-        with context.state.bind(state), context.inventory.bind(state.inventory), \
-                context.host.bind(host):
+        with (
+            context.state.bind(state),
+            context.inventory.bind(state.inventory),
+            context.host.bind(host),
+        ):
             for path, code in deploy_files:
                 try:
                     exec_code(code, path, user_namespace(path))
@@ -144,7 +147,9 @@ def run(options: Options, printer: Printer) -> int:
             if host.connected:
                 printer.host_line(host, "Connected", "green")
             else:
-                printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
+                printer.host_line(
+                    host, "Failed to connect: " + (state.results[host].error or ""), "red"
+                )
         if state.too_many_failed():
             printer.error("too many hosts failed to connect (FAIL_PERCENT), stopping")
             report(state, printer)
@@ -161,8 +166,9 @@ def run(options: Options, printer: Printer) -> int:
             return 1 if state.failed_hosts() else 0
         call_hooks("before_deploy", state)
         printer.phase("Beginning operation run...")
-        completed = run_operations(state, serial=options.serial, no_wait=options.no_wait,
-                                   events=printer)
+        completed = run_operations(
+            state, serial=options.serial, no_wait=options.no_wait, events=printer
+        )
         if not completed:
             printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
         call_hooks("after_deploy", state)

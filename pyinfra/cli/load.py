@@ -24,8 +24,12 @@ def is_group_name(name: str) -> bool:
 def parse_host_entry(entry, group: str, path: str) -> tuple[str, dict]:
     if isinstance(entry, str) and entry:
         return entry, {}
-    if (isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str)
-            and isinstance(entry[1], dict)):
+    if (
+        isinstance(entry, (tuple, list))
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], dict)
+    ):
         return entry[0], entry[1]
     raise InventoryError(
         f"group {group.upper()}: {entry!r} is not a host; write 'hostname' or "
@@ -53,7 +57,9 @@ def load_inventory_file(path: str) -> tuple[dict[str, dict], dict[str, list[str]
                 if key in known and known[key] != item:
                     raise InventoryError(
                         f"host {hostname} has conflicting values for {key!r}: "
-                        f"{known[key]!r} and {item!r}", path)
+                        f"{known[key]!r} and {item!r}",
+                        path,
+                    )
                 known[key] = item
             if hostname not in members:
                 members.append(hostname)
@@ -83,8 +89,11 @@ def data_attributes(namespace: dict) -> dict:
     """The data of a group_data file: lower-case names not starting with `_`, without
     modules, functions and classes."""
     return {
-        key: value for key, value in namespace.items()
-        if not key.startswith("_") and key.islower() and key not in ("local", "HookError")
+        key: value
+        for key, value in namespace.items()
+        if not key.startswith("_")
+        and key.islower()
+        and key not in ("local", "HookError")
         and not isinstance(value, (types.ModuleType, types.FunctionType, type))
         and not inspect.isbuiltin(value)
     }

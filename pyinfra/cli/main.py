@@ -55,12 +55,34 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--sudo", is_flag=True, default=None, help="Run operations with sudo.")
 @click.option("--sudo-user", help="Run operations with sudo as this user.")
 @click.option("--su-user", help="Run operations through su as this user.")
-@click.option("--data", "data_items", multiple=True, metavar="KEY=VALUE",
-              help="Override host data (repeatable); JSON values are parsed.")
+@click.option(
+    "--data",
+    "data_items",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override host data (repeatable); JSON values are parsed.",
+)
 @click.version_option(__version__, "--version", prog_name="pyinfra")
-def cli(inventory_and_deploys, inventory_option, dry, limit, serial, no_wait, parallel,
-        verbose, debug, user, port, key, key_password, password, sudo, sudo_user, su_user,
-        data_items):
+def cli(
+    inventory_and_deploys,
+    inventory_option,
+    dry,
+    limit,
+    serial,
+    no_wait,
+    parallel,
+    verbose,
+    debug,
+    user,
+    port,
+    key,
+    key_password,
+    password,
+    sudo,
+    sudo_user,
+    su_user,
+    data_items,
+):
     """Bring servers to the state described by deploy files, over SSH.
 
     INVENTORY is an inventory file, comma-separated hostnames or @local.
@@ -77,8 +99,13 @@ def cli(inventory_and_deploys, inventory_option, dry, limit, serial, no_wait, pa
     if not args:
         raise click.UsageError("give an INVENTORY (a file, hostnames or @local)")
     override = {}
-    for name, value in (("ssh_user", user), ("ssh_port", port), ("ssh_key", key),
-                        ("ssh_key_password", key_password), ("ssh_password", password)):
+    for name, value in (
+        ("ssh_user", user),
+        ("ssh_port", port),
+        ("ssh_key", key),
+        ("ssh_key_password", key_password),
+        ("ssh_password", password),
+    ):
         if value is not None:
             override[name] = value
     override.update(parse_data(data_items))
@@ -86,9 +113,18 @@ def cli(inventory_and_deploys, inventory_option, dry, limit, serial, no_wait, pa
     from pyinfra.cli.deploy import Options, run
 
     options = Options(
-        inventory=args[0], deploys=args[1:], dry=dry, limit=limit, serial=serial,
-        no_wait=no_wait, parallel=parallel, verbose=verbose, override=override,
-        sudo=sudo, sudo_user=sudo_user, su_user=su_user,
+        inventory=args[0],
+        deploys=args[1:],
+        dry=dry,
+        limit=limit,
+        serial=serial,
+        no_wait=no_wait,
+        parallel=parallel,
+        verbose=verbose,
+        override=override,
+        sudo=sudo,
+        sudo_user=sudo_user,
+        su_user=su_user,
     )
     try:
         code = run(options, printer)

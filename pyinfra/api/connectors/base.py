@@ -91,8 +91,14 @@ class Connector:
     ) -> CommandResult:
         raise NotImplementedError
 
-    def put_file(self, src: str | bytes, dest: str, sudo: bool = False,
-                 sudo_user: str | None = None, su_user: str | None = None) -> CommandResult:
+    def put_file(
+        self,
+        src: str | bytes,
+        dest: str,
+        sudo: bool = False,
+        sudo_user: str | None = None,
+        su_user: str | None = None,
+    ) -> CommandResult:
         raise NotImplementedError
 
     def close(self) -> None:

@@ -15,8 +15,9 @@ class LocalConnector(Connector):
     def connect(self) -> None:
         self.connected = True
 
-    def run_shell_command(self, command, sudo=False, sudo_user=None, su_user=None,
-                          env=None, timeout=None, stdin=None) -> CommandResult:
+    def run_shell_command(
+        self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
+    ) -> CommandResult:
         wrapped = self.wrap(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
         process = subprocess.Popen(
             ["sh", "-c", wrapped],

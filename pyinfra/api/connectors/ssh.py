@@ -96,7 +96,9 @@ class SSHConnector(Connector):
         client.set_missing_host_key_policy(AcceptNewPolicy(known_hosts))
         timeout = self.config.TIMEOUT
         try:
-            with gevent.Timeout(timeout, ConnectError(f"no SSH answer within {timeout}s ({where})")):
+            with gevent.Timeout(
+                timeout, ConnectError(f"no SSH answer within {timeout}s ({where})")
+            ):
                 client.connect(**settings)
         except ConnectError:
             client.close()
@@ -139,8 +141,9 @@ class SSHConnector(Connector):
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
 
-    def run_shell_command(self, command, sudo=False, sudo_user=None, su_user=None,
-                          env=None, timeout=None, stdin=None) -> CommandResult:
+    def run_shell_command(
+        self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
+    ) -> CommandResult:
         wrapped = self.wrap(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
         channel = self._open_channel()
         stdout: list[str] = []

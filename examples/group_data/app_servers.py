@@ -1,0 +1,2 @@
+env = 'production'
+greeting = 'Hello from an app server'
