@@ -7,6 +7,8 @@ class PyinfraError(Exception):
     """Base of every error the tool reports to its user."""
 
     exit_code = 1
+    # True once the message names the user's file and line.
+    located = False
 
 
 class UsageError(PyinfraError):
@@ -24,6 +26,7 @@ class DeployFileError(PyinfraError):
     def __init__(self, message: str, filename: str | None = None, line: int | None = None):
         self.filename = filename
         self.line = line
+        self.located = filename is not None
         where = ""
         if filename:
             where = filename if line is None else f"{filename}, line {line}"

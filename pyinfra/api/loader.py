@@ -38,6 +38,8 @@ def user_error(error: BaseException, path: str) -> DeployFileError:
     frames = traceback.extract_tb(error.__traceback__)
     user = [f for f in frames if not os.path.abspath(f.filename).startswith(PACKAGE_DIR + os.sep)]
     filename, line = (user[-1].filename, user[-1].lineno) if user else (path, None)
+    if isinstance(error, PyinfraError):
+        return DeployFileError(str(error), filename, line)
     wrapped = DeployFileError(f"{type(error).__name__}: {error}", filename, line)
     wrapped.__cause__ = error
     return wrapped
@@ -54,7 +56,13 @@ def exec_code(code, path: str, namespace: dict[str, Any]) -> dict[str, Any]:
         sys.path.insert(0, directory)
     try:
         exec(code, namespace)
-    except PyinfraError:
+    except PyinfraError as error:
+        if error.located:
+            raise
+        where = user_error(error, path)
+        if where.line is not None:
+            error.args = (f"{where.filename}, line {where.line}: {error}",)
+            error.located = True
         raise
     except SystemExit as error:
         raise DeployFileError(f"the file called exit({error.code})", path) from None

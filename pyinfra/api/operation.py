@@ -20,19 +20,23 @@ from pyinfra.api.exceptions import OperationError, OperationTypeError, PyinfraEr
 from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI_DIR = os.path.join(PACKAGE_DIR, "cli") + os.sep
 
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def user_frames() -> list[tuple[str, int]]:
     """(file, line) of every frame of the user's code in the current call stack: where
-    the operation was called from, through includes and helper functions."""
+    the operation was called from, through includes and helper functions. The walk
+    stops at the CLI, which is where user code was entered."""
     frames = []
     frame = sys._getframe(2)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(PACKAGE_DIR + os.sep):
-            frames.append((filename, frame.f_lineno))
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if filename.startswith(CLI_DIR):
+            break
+        if not filename.startswith(PACKAGE_DIR + os.sep):
+            frames.append((frame.f_code.co_filename, frame.f_lineno))
         frame = frame.f_back
     return frames
 
@@ -77,7 +81,8 @@ def operation(func: Callable) -> Callable:
             raise OperationError(f"{full_name}() was called outside a deploy")
 
         frames = user_frames()
-        location = f"{frames[0][0]}, line {frames[0][1]}" if frames else full_name
+        location = f"{frames[0][0]}, line {frames[0][1]}" if frames else "command line"
+        where = f"{location}: " if frames else ""
         name = None
         if args and isinstance(args[0], (set, frozenset)):
             name = ", ".join(sorted(str(n) for n in args[0]))
@@ -87,7 +92,7 @@ def operation(func: Callable) -> Callable:
         try:
             op_signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise OperationTypeError(f"{location}: {full_name}(): {error}") from None
+            raise located(OperationTypeError(f"{where}{full_name}(): {error}")) from None
 
         key_source = repr((frames, name, args, sorted(kwargs.items())))
         key = hashlib.sha1(key_source.encode()).hexdigest()[:16]
@@ -99,8 +104,8 @@ def operation(func: Callable) -> Callable:
             rendered_args = render(args, variables)
             rendered_kwargs = render(kwargs, variables)
         except jinja2.TemplateError as error:
-            raise OperationError(
-                f"{location}: {full_name}(): template error in an argument: {error}"
+            raise located(
+                OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None
 
         host.op_kwargs = global_kwargs
@@ -109,9 +114,10 @@ def operation(func: Callable) -> Callable:
                 to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()
             ]
         except PyinfraError as error:
-            if str(error).startswith(location):
-                raise
-            raise type(error)(f"{location}: {full_name}(): {error}") from None
+            if not error.located:
+                error.args = (f"{where}{full_name}(): {error}",)
+                error.located = True
+            raise
         finally:
             host.op_kwargs = {}
         return state.add_operation(host, key, name, location, commands, global_kwargs)
@@ -119,6 +125,11 @@ def operation(func: Callable) -> Callable:
     decorated.is_operation = True
     decorated.operation_function = func
     return decorated
+
+
+def located(error: PyinfraError) -> PyinfraError:
+    error.located = True
+    return error
 
 
 def pop_global_kwargs(state: State, kwargs: dict) -> dict:

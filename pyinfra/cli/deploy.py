@@ -30,6 +30,10 @@ class Options:
     sudo: bool | None = None
     sudo_user: str | None = None
     su_user: str | None = None
+    run: str | None = None
+    facts: list[str] = field(default_factory=list)
+    debug_data: bool = False
+    debug_state: bool = False
 
 
 def limit_hosts(state: State, limit: str | None) -> list:
@@ -121,8 +125,7 @@ def report(state: State, printer: Printer) -> int:
     return 1 if failed else 0
 
 
-def run(options: Options, printer: Printer) -> int:
-    deploy = load(options.inventory, options.deploys, options.override)
+def make_state(deploy, options: Options, printer: Printer) -> State:
     config = deploy.config
     if options.parallel:
         config.PARALLEL = options.parallel
@@ -137,38 +140,63 @@ def run(options: Options, printer: Printer) -> int:
     if options.verbose:
         state.on_output = printer.remote_output
     state.targets = limit_hosts(state, options.limit)
+    return state
+
+
+def connect(state: State, printer: Printer) -> bool:
+    """Connect every target; False when too many failed to go on."""
+    printer.phase("Connecting to hosts...")
+    connect_all(state)
+    for host in state.targets:
+        if host.connected:
+            printer.host_line(host, "Connected", "green")
+        else:
+            printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
+    if state.too_many_failed():
+        printer.error("too many hosts failed to connect (FAIL_PERCENT), stopping")
+        return False
+    return True
+
+
+def run(options: Options, printer: Printer) -> int:
+    from pyinfra.cli import modes
+
+    deploys = [] if options.run else options.deploys
+    deploy = load(options.inventory, deploys, options.override)
+    state = make_state(deploy, options, printer)
+    if options.debug_data:
+        return modes.debug_data(state, printer)
+    if options.facts:
+        facts = modes.parse_facts(options.facts)
+    elif options.run:
+        operation, op_args, op_kwargs = modes.parse_run(options.run, options.deploys)
     printer.phase(f"Loaded inventory: {options.inventory} ({len(state.targets)} host(s))")
 
     call_hooks("before_connect", state)
-    printer.phase("Connecting to hosts...")
     try:
-        connect_all(state)
-        for host in state.targets:
-            if host.connected:
-                printer.host_line(host, "Connected", "green")
-            else:
-                printer.host_line(
-                    host, "Failed to connect: " + (state.results[host].error or ""), "red"
-                )
-        if state.too_many_failed():
-            printer.error("too many hosts failed to connect (FAIL_PERCENT), stopping")
+        if not connect(state, printer):
             report(state, printer)
             return 1
         call_hooks("before_facts", state)
-        if not options.deploys:
+        if options.facts:
+            return modes.print_facts(state, facts, printer)
+        if not options.deploys and not options.run:
             printer.phase("No deploy given: connected and stopped.")
             return report(state, printer)
         printer.phase("Preparing operations...")
-        build(state, deploy.deploy_files, printer)
+        if options.run:
+            modes.build_one(state, operation, op_args, op_kwargs)
+        else:
+            build(state, deploy.deploy_files, printer)
+        if options.debug_state:
+            return modes.debug_state(state, printer)
         show_proposed(state, printer)
         if options.dry:
             printer.phase("Dry run: nothing was changed.")
             return 1 if state.failed_hosts() else 0
         call_hooks("before_deploy", state)
         printer.phase("Beginning operation run...")
-        completed = run_operations(
-            state, serial=options.serial, no_wait=options.no_wait, events=printer
-        )
+        completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
         if not completed:
             printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
         call_hooks("after_deploy", state)

@@ -56,8 +56,7 @@ def load_inventory_file(path: str) -> tuple[dict[str, dict], dict[str, list[str]
             for key, item in data.items():
                 if key in known and known[key] != item:
                     raise InventoryError(
-                        f"host {hostname} has conflicting values for {key!r}: "
-                        f"{known[key]!r} and {item!r}",
+                        f"host {hostname} has conflicting values for {key!r}: {known[key]!r} and {item!r}",
                         path,
                     )
                 known[key] = item
@@ -128,9 +127,7 @@ def config_statements(tree: ast.Module) -> ast.Module:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if all(isinstance(t, ast.Name) and is_group_name(t.id) for t in targets):
                 keep.append(node)
-        elif isinstance(node, ast.FunctionDef) and any(
-            "hook" in ast.unparse(d) for d in node.decorator_list
-        ):
+        elif isinstance(node, ast.FunctionDef) and any("hook" in ast.unparse(d) for d in node.decorator_list):
             keep.append(node)
     return ast.Module(body=keep, type_ignores=[])
 

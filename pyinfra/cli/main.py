@@ -14,11 +14,19 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.cli.output import ErrorLogHandler, Printer
 
 EPILOG = """\b
-Examples:
-  pyinfra inventories/production.py deploy.py      run a deploy
-  pyinfra -i inventories/staging.py deploy.py      the same, 0.1 form
-  pyinfra @local deploy.py --dry                   show what would change here
-  pyinfra web1.net,web2.net deploy.py --limit web1.net
+Usage lines, one example each:
+  deploy       pyinfra INVENTORY DEPLOY...
+               pyinfra inventories/production.py deploy.py --dry
+  --run        pyinfra INVENTORY --run 'COMMAND' | --run MODULE.OP ARG... KEY=VALUE...
+               pyinfra inventories/production.py --run 'uptime' -v
+               pyinfra web1.net --run server.user deploy home=/home/deploy
+  --fact       pyinfra INVENTORY --fact NAME[:ARG,...] ...   (JSON on stdout)
+               pyinfra @local --fact linux_distribution --fact file:/etc/hosts
+  --debug-data pyinfra INVENTORY [DEPLOY] --debug-data     (JSON on stdout)
+               pyinfra inventories/production.py deploy.py --debug-data
+\b
+INVENTORY is an inventory file, comma-separated hostnames or @local.
+See docs/cli.md for every option.
 """
 
 
@@ -40,6 +48,13 @@ def parse_data(values: tuple[str, ...]) -> dict:
 )
 @click.argument("inventory_and_deploys", nargs=-1, metavar="INVENTORY [DEPLOY]...")
 @click.option("-i", "--inventory", "inventory_option", help="Inventory (0.1 form of INVENTORY).")
+@click.option("--run", "run_command", metavar="COMMAND", help="Run a shell command or one MODULE.OP.")
+@click.option(
+    "--fact", "facts", multiple=True, metavar="NAME[:ARGS]", help="Print facts as JSON (repeatable)."
+)
+@click.option("--facts", "list_facts", is_flag=True, help="List every fact and its arguments.")
+@click.option("--debug-data", is_flag=True, help="Print each host's data and its source as JSON.")
+@click.option("--debug-state", is_flag=True, help="Print the operations as JSON, run nothing.")
 @click.option("--dry", is_flag=True, help="Show proposed changes, change nothing.")
 @click.option("--limit", help="Only these hosts: names, group names, * wildcards, comma-separated.")
 @click.option("--serial", is_flag=True, help="Run each operation host by host.")
@@ -66,6 +81,11 @@ def parse_data(values: tuple[str, ...]) -> dict:
 def cli(
     inventory_and_deploys,
     inventory_option,
+    run_command,
+    facts,
+    list_facts,
+    debug_data,
+    debug_state,
     dry,
     limit,
     serial,
@@ -83,11 +103,14 @@ def cli(
     su_user,
     data_items,
 ):
-    """Bring servers to the state described by deploy files, over SSH.
+    """Bring servers to the state described by deploy files, over SSH."""
+    if list_facts:
+        from pyinfra.cli.modes import list_facts as show_facts
 
-    INVENTORY is an inventory file, comma-separated hostnames or @local.
-    """
-    printer = Printer(verbose=verbose)
+        show_facts()
+        return
+    machine = bool(facts or debug_data or debug_state)
+    printer = Printer(verbose=verbose, machine=machine)
     logger = logging.getLogger("pyinfra")
     logger.handlers[:] = [ErrorLogHandler()]
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
@@ -125,6 +148,10 @@ def cli(
         sudo=sudo,
         sudo_user=sudo_user,
         su_user=su_user,
+        run=run_command,
+        facts=list(facts),
+        debug_data=debug_data,
+        debug_state=debug_state,
     )
     try:
         code = run(options, printer)

@@ -16,9 +16,11 @@ def use_colour(stream) -> bool:
 
 
 class Printer(Events):
-    def __init__(self, verbose: int = 0):
+    def __init__(self, verbose: int = 0, machine: bool = False):
         self.verbose = verbose
-        self.colour = use_colour(sys.stdout)
+        # machine: stdout carries one JSON document, so everything else goes to stderr
+        self.to_stderr = machine
+        self.colour = use_colour(sys.stderr if machine else sys.stdout)
         self.err_colour = use_colour(sys.stderr)
 
     def style(self, text: str, colour: str | None = None, bold: bool = False) -> str:
@@ -27,13 +29,13 @@ class Printer(Events):
         return click.style(text, fg=colour, bold=bold)
 
     def phase(self, text: str) -> None:
-        click.echo(self.style("--> ", "blue", bold=True) + self.style(text, bold=True))
+        click.echo(self.style("--> ", "blue", bold=True) + self.style(text, bold=True), err=self.to_stderr)
 
     def line(self, text: str = "") -> None:
-        click.echo(text)
+        click.echo(text, err=self.to_stderr)
 
     def host_line(self, host, text: str, colour: str | None = None) -> None:
-        click.echo(f"    [{self.style(host.name, bold=True)}] {self.style(text, colour)}")
+        click.echo(f"    [{self.style(host.name, bold=True)}] {self.style(text, colour)}", err=self.to_stderr)
 
     def error(self, text: str) -> None:
         prefix = click.style("error:", fg="red", bold=True) if self.err_colour else "error:"
@@ -59,11 +61,11 @@ class Printer(Events):
 
     def host_detail(self, text: str | None) -> None:
         for line in (text or "").splitlines():
-            click.echo(f"        {line}")
+            click.echo(f"        {line}", err=self.to_stderr)
 
     def remote_output(self, host, stream: str, line: str) -> None:
         label = self.style(host.name, bold=True)
-        click.echo(f"    [{label}] {line}", err=stream == "stderr")
+        click.echo(f"    [{label}] {line}", err=self.to_stderr or stream == "stderr")
 
 
 class ErrorLogHandler(logging.Handler):

@@ -1,0 +1,101 @@
+"""Facts about files, directories and links on the remote host.
+
+The stat-based facts read `%f` (the raw mode in hex) rather than `%F` (the type as
+words) because the words are translated under a non-C locale.
+"""
+
+from __future__ import annotations
+
+import stat
+
+from pyinfra.api import FactBase, quote
+
+# Raw mode (hex), size, mtime, owner name, group name: one line, locale-independent.
+STAT_FORMAT = "%f %s %Y %U %G"
+
+
+def stat_command(name: str) -> str:
+    return f"stat -c {quote(STAT_FORMAT)} -- {quote(name)}"
+
+
+def parse_stat(line: str) -> tuple[int, dict]:
+    """(file type bits, {user, group, mode, size, mtime}) from one STAT_FORMAT line."""
+    raw_mode, size, mtime, user, group = line.split(" ", 4)
+    raw = int(raw_mode, 16)
+    info = {
+        "user": user,
+        "group": group,
+        # 0644 is shown as the int 644, the way people write modes.
+        "mode": int(format(stat.S_IMODE(raw), "o")),
+        "size": int(size),
+        "mtime": int(mtime),
+    }
+    return stat.S_IFMT(raw), info
+
+
+class File(FactBase):
+    """A regular file: `{user, group, mode, size, mtime}` (mode as written, 644; mtime in
+    epoch seconds). None when absent, False when the path is something else (a
+    directory, a symbolic link, ...)."""
+
+    def command(self, name):
+        return stat_command(name)
+
+    def process(self, output):
+        kind, info = parse_stat(output[0])
+        return info if kind == stat.S_IFREG else False
+
+
+class Directory(FactBase):
+    """A directory: `{user, group, mode, size, mtime}`. None when absent, False when the
+    path is something else."""
+
+    def command(self, name):
+        return stat_command(name)
+
+    def process(self, output):
+        kind, info = parse_stat(output[0])
+        return info if kind == stat.S_IFDIR else False
+
+
+class Link(FactBase):
+    """A symbolic link: `{user, group, mode, size, mtime, link_target}` (the target as
+    stored in the link, not resolved). None when absent, False when the path is
+    something else."""
+
+    def command(self, name):
+        path = quote(name)
+        return f"{stat_command(name)} && if [ -L {path} ]; then readlink -- {path}; fi"
+
+    def process(self, output):
+        kind, info = parse_stat(output[0])
+        if kind != stat.S_IFLNK:
+            return False
+        # A target may itself contain newlines.
+        info["link_target"] = "\n".join(output[1:])
+        return info
+
+
+class Sha1File(FactBase):
+    """The SHA1 (hex) of a file's content, None when it is absent or unreadable."""
+
+    def command(self, name):
+        # Reading stdin keeps the file name out of the output, whatever it contains.
+        return f"sha1sum < {quote(name)}"
+
+    def process(self, output):
+        return output[0].split()[0] if output else None
+
+
+class FindInFile(FactBase):
+    """Lines of a file matching a basic regular expression (grep's): a list, [] when none
+    match, None when the file is absent. `ignore_case` makes the match case-insensitive."""
+
+    def command(self, name, pattern, ignore_case=False):
+        path = quote(name)
+        flags = "-i " if ignore_case else ""
+        # grep exits 1 when nothing matches: that is an empty list, not a failure.
+        return f"[ -f {path} ] && {{ grep {flags}-e {quote(pattern)} -- {path} || [ $? -eq 1 ]; }}"
+
+    def process(self, output):
+        return list(output)
