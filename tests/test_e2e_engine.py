@@ -313,7 +313,7 @@ def test_unreachable_and_hanging_hosts_fail_within_timeout(
             "inventories/production.py": f"""
             WEB = [
                 ('127.0.0.2', {{'ssh_port': {sshd.port}}}),
-                ('127.0.0.5', {{'ssh_port': {hang_port}}}),
+                ('127.0.0.1', {{'ssh_port': {hang_port}}}),
                 ('127.0.0.6', {{'ssh_port': 1}}),
             ]
         """,
@@ -329,7 +329,7 @@ def test_unreachable_and_hanging_hosts_fail_within_timeout(
     elapsed = time.monotonic() - started
     assert result.returncode == 1
     assert elapsed < 15, result.output
-    assert "127.0.0.5" in result.output and "no SSH answer within 2" in result.output
+    assert "127.0.0.1" in result.output and "no SSH answer within 2" in result.output
     assert "127.0.0.6" in result.output and "refused" in result.output.lower()
     assert [p.name for p in tmp_path.glob("ran-*")] == ["ran-127.0.0.2"]
     assert "1 host(s) succeeded, 2 failed" in result.output

@@ -5,6 +5,7 @@ Also the one place that wraps a command for sudo / su / env, so quoting is decid
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
@@ -68,17 +69,27 @@ def wrap_command(
     sudo_user: str | None = None,
     su_user: str | None = None,
     env: dict | None = None,
-    preserve_sudo_env: bool = False,
+    timeout: float | None = None,
 ) -> str:
-    """Wrap `command` so it runs under sh with env, as the asked user.
-
-    sudo runs non-interactively (-n): a host whose sudo wants a password fails with a
-    message instead of hanging on a prompt nobody can answer.
-    """
+    """Wrap `command` so it runs under sh with env, as the asked user, stopped on the
+    host after `timeout` seconds (TERM, then KILL 5 s later)."""
     if env:
         exports = " ".join(f"{key}={quote(value)}" for key, value in env.items())
         command = f"export {exports}; {command}"
     command = "sh -c " + quote(command)
+    if timeout:
+        command = f"timeout -k 5 {math.ceil(timeout)} {command}"
+    return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)
+
+
+def as_user(
+    command: str, sudo: bool = False, sudo_user: str | None = None, su_user: str | None = None
+) -> str:
+    """Run `command` (already a safe shell word list) through su and/or sudo.
+
+    sudo runs non-interactively (-n): a host whose sudo wants a password fails with a
+    message instead of hanging on a prompt nobody can answer.
+    """
     if su_user:
         command = f"su {quote(su_user)} -s /bin/sh -c {quote(command)}"
     if sudo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 
 
@@ -22,6 +23,9 @@ class Config:
     PARALLEL: int | None = None
     # Where uploads wait before sudo moves them beside their target.
     TEMP_DIR: str = "/tmp"
+    # How commands reach an SSH host: "shell" keeps one remote shell per host (and
+    # identity) open for the run; "exec" opens one SSH channel per command.
+    SSH_TRANSPORT: str = field(default_factory=lambda: os.environ.get("PYINFRA_SSH_TRANSPORT", "shell"))
 
     @classmethod
     def names(cls) -> list[str]:

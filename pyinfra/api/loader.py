@@ -28,9 +28,7 @@ def compile_file(path: str, source: str | None = None):
         detail = error.msg
         if error.text:
             detail += f": {error.text.strip()}"
-        raise DeployFileError(
-            f"syntax error: {detail}", error.filename or path, error.lineno
-        ) from None
+        raise DeployFileError(f"syntax error: {detail}", error.filename or path, error.lineno) from None
 
 
 def user_error(error: BaseException, path: str) -> DeployFileError:

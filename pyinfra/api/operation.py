@@ -110,9 +110,7 @@ def operation(func: Callable) -> Callable:
 
         host.op_kwargs = global_kwargs
         try:
-            commands = [
-                to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()
-            ]
+            commands = [to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()]
         except PyinfraError as error:
             if not error.located:
                 error.args = (f"{where}{full_name}(): {error}",)

@@ -178,6 +178,10 @@ def run(options: Options, printer: Printer) -> int:
             report(state, printer)
             return 1
         call_hooks("before_facts", state)
+        if not state.active_hosts() and not options.facts:
+            printer.error("no host could be reached")
+            report(state, printer)
+            return 1
         if options.facts:
             return modes.print_facts(state, facts, printer)
         if not options.deploys and not options.run:

@@ -117,17 +117,20 @@ def parse_value(text: str):
 
 
 def config_statements(tree: ast.Module) -> ast.Module:
-    """The top of a deploy file that configures the run: imports, UPPER_CASE names and
-    hook functions. Operations are left for the build, when a host is bound."""
+    """The top of a deploy file that configures the run: imports, UPPER_CASE names,
+    plain values (no calls) and function and class definitions, so hooks and what they
+    use are there. Operations are left for the build, when a host is bound."""
     keep = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             keep.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if all(isinstance(t, ast.Name) and is_group_name(t.id) for t in targets):
+            upper = all(isinstance(t, ast.Name) and is_group_name(t.id) for t in targets)
+            plain = not any(isinstance(n, ast.Call) for n in ast.walk(node))
+            if upper or plain:
                 keep.append(node)
-        elif isinstance(node, ast.FunctionDef) and any("hook" in ast.unparse(d) for d in node.decorator_list):
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             keep.append(node)
     return ast.Module(body=keep, type_ignores=[])
 

@@ -269,7 +269,7 @@ class LinuxDistribution(FactBase):
         " echo '[redhat-release]'; cat /etc/redhat-release 2>/dev/null;"
         " echo '[lsb_release]'; lsb_release -s -i -r 2>/dev/null; true"
     )
-    default = empty_distribution
+    default = staticmethod(empty_distribution)
 
     def process(self, output):
         sections = parse_sections(output)

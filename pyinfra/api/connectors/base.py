@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
-from pyinfra.api.command import quote, wrap_command
+from pyinfra.api.command import quote
 
 OutputCallback = Callable[[str, str], None]
 
@@ -15,6 +15,10 @@ OutputCallback = Callable[[str, str], None]
 # counted, shown when asked (-v) and dropped, so a command printing gigabytes cannot
 # exhaust the controller's memory.
 MAX_KEPT_LINES = 10000
+
+# Seconds allowed beyond a command's own timeout before the controller gives up on it
+# (the command itself is stopped on the host by `timeout`, see wrap_command).
+GRACE = 10
 
 
 @dataclass
@@ -103,9 +107,6 @@ class Connector:
 
     def close(self) -> None:
         self.connected = False
-
-    def wrap(self, command: str, sudo=False, sudo_user=None, su_user=None, env=None) -> str:
-        return wrap_command(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
 
     def output_callback(self) -> OutputCallback | None:
         if self.on_output is None:

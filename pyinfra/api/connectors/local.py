@@ -8,7 +8,8 @@ import subprocess
 
 import gevent
 
-from pyinfra.api.connectors.base import CommandResult, Connector, read_lines, start_reader
+from pyinfra.api.command import wrap_command
+from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, read_lines, start_reader
 
 
 class LocalConnector(Connector):
@@ -18,7 +19,7 @@ class LocalConnector(Connector):
     def run_shell_command(
         self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
     ) -> CommandResult:
-        wrapped = self.wrap(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
+        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout)
         process = subprocess.Popen(
             ["sh", "-c", wrapped],
             stdin=subprocess.PIPE,
@@ -35,7 +36,7 @@ class LocalConnector(Connector):
         reader = start_reader(process.stderr, stderr, "stderr", callback)
         timed_out = False
         try:
-            with gevent.Timeout(timeout):
+            with gevent.Timeout(timeout + GRACE if timeout else None):
                 read_lines(process.stdout, stdout, "stdout", callback)
                 reader.join()
                 exit_code = process.wait()
@@ -43,6 +44,7 @@ class LocalConnector(Connector):
             timed_out = True
             os.killpg(process.pid, 9)
             exit_code = process.wait()
+        timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:

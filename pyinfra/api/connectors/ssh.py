@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import socket
 import threading
+import uuid
 
 import gevent
 import paramiko
 
-from pyinfra.api.connectors.base import CommandResult, Connector, read_lines, start_reader
+from pyinfra.api.command import as_user, quote, wrap_command
+from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, read_lines, start_reader
+from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
 from pyinfra.api.exceptions import ConnectError
 
 _known_hosts_lock = threading.Lock()
@@ -53,6 +57,8 @@ class SSHConnector(Connector):
         super().__init__(host, config, on_output)
         self.client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self._shells: dict[tuple, RemoteShell] = {}
+        self._shell_uploads = True
 
     # -- connecting ---------------------------------------------------------------
 
@@ -96,9 +102,7 @@ class SSHConnector(Connector):
         client.set_missing_host_key_policy(AcceptNewPolicy(known_hosts))
         timeout = self.config.TIMEOUT
         try:
-            with gevent.Timeout(
-                timeout, ConnectError(f"no SSH answer within {timeout}s ({where})")
-            ):
+            with gevent.Timeout(timeout, ConnectError(f"no SSH answer within {timeout}s ({where})")):
                 client.connect(**settings)
         except ConnectError:
             client.close()
@@ -121,6 +125,10 @@ class SSHConnector(Connector):
         except (socket.timeout, TimeoutError):
             client.close()
             raise ConnectError(f"no SSH answer within {timeout}s ({where})")
+        except paramiko.ssh_exception.NoValidConnectionsError as error:
+            client.close()
+            reasons = {e.strerror or str(e) for e in error.errors.values()}
+            raise ConnectError(f"cannot connect to {where}: {', '.join(sorted(reasons))}")
         except (OSError, paramiko.SSHException, EOFError) as error:
             client.close()
             reason = error.strerror if isinstance(error, OSError) and error.strerror else error
@@ -144,7 +152,37 @@ class SSHConnector(Connector):
     def run_shell_command(
         self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
     ) -> CommandResult:
-        wrapped = self.wrap(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env)
+        if self.config.SSH_TRANSPORT == "shell" and stdin is None:
+            script = wrap_command(command, env=env, timeout=timeout) + " </dev/null"
+            result = self._run_in_shell((bool(sudo), sudo_user, su_user), script, command, timeout)
+            result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
+            return result
+        return self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin)
+
+    def _shell(self, identity) -> RemoteShell:
+        shell = self._shells.get(identity)
+        if shell is None or not shell.alive:
+            sudo, sudo_user, su_user = identity
+            start = as_user("sh", sudo=sudo, sudo_user=sudo_user, su_user=su_user)
+            shell = RemoteShell(self._open_channel(), start)
+            self._shells[identity] = shell
+        return shell
+
+    def _run_in_shell(self, identity, script: str, label: str, timeout) -> CommandResult:
+        try:
+            return self._shell(identity).run(script, label, timeout, self.output_callback())
+        except ShellDied as died:
+            # The shell could not start (sudo refused) or the connection went away.
+            if not self.client.get_transport() or not self.client.get_transport().is_active():
+                self.connected = False
+                raise ConnectError(f"connection to {self.host.name} lost")
+            return died.result
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            self.connected = False
+            raise ConnectError(f"connection to {self.host.name} lost: {error}")
+
+    def _run_in_channel(self, command, sudo, sudo_user, su_user, env, timeout, stdin) -> CommandResult:
+        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout)
         channel = self._open_channel()
         stdout: list[str] = []
         stderr: list[str] = []
@@ -157,7 +195,7 @@ class SSHConnector(Connector):
             channel.shutdown_write()
             reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback)
             try:
-                with gevent.Timeout(timeout):
+                with gevent.Timeout(timeout + GRACE if timeout else None):
                     read_lines(channel.makefile("rb"), stdout, "stdout", callback)
                     reader.join()
                     exit_code = channel.recv_exit_status()
@@ -169,9 +207,26 @@ class SSHConnector(Connector):
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
         finally:
             channel.close()
+        timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
+        if self.config.SSH_TRANSPORT == "shell" and self._shell_uploads:
+            content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
+            if content is not None:
+                result = self._upload_in_shell((bool(sudo), sudo_user, su_user), content, dest)
+                if result.exit_code != 127:
+                    return result
+                self._shell_uploads = False  # no base64 on this host: SFTP from now on
+        return self._upload_sftp(src, dest, sudo, sudo_user, su_user)
+
+    def _upload_in_shell(self, identity, content: bytes, dest: str) -> CommandResult:
+        delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
+        encoded = base64.encodebytes(content).decode()
+        script = f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}"
+        return self._run_in_shell(identity, script, f"upload to {dest}", None)
+
+    def _upload_sftp(self, src, dest, sudo, sudo_user, su_user) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest
         try:
             sftp = self._sftp_client()
@@ -192,6 +247,9 @@ class SSHConnector(Connector):
         return self._sftp
 
     def close(self) -> None:
+        for shell in self._shells.values():
+            shell.close()
+        self._shells.clear()
         if self._sftp is not None:
             self._sftp.close()
             self._sftp = None
@@ -199,6 +257,21 @@ class SSHConnector(Connector):
             self.client.close()
             self.client = None
         self.connected = False
+
+
+# Uploads up to this size travel through the open shell; larger ones use SFTP.
+SHELL_UPLOAD_MAX = 256 * 1024
+
+
+def _read_small(path: str, limit: int) -> bytes | None:
+    """The file's bytes when it is at most `limit` long, else None."""
+    try:
+        if os.path.getsize(path) > limit:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def _current_user() -> str:

@@ -1,0 +1,83 @@
+"""The one-session floor: every host at once, one SSH session and one exec each.
+
+Run as ``scripts/bench --floor-worker SPEC.json`` (a subprocess of the bench), never
+imported by the bench itself: importing this module monkey-patches the process with
+gevent, as pyinfra's CLI does for itself.
+
+SPEC holds ``hosts`` (name -> shell script), ``port``, ``user``, ``client_key``,
+``known_hosts`` and ``timeout``. The worker prints one JSON object on stdout:
+``{"seconds": ..., "errors": {host: message}, "hosts": N}``; ``seconds`` runs from
+before the first connection to the last host's exit status.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import gevent  # noqa: E402
+import paramiko  # noqa: E402
+
+
+def run_host(name, script, spec):
+    """Connect, authenticate, run the script in one exec; None or an error message."""
+    client = paramiko.SSHClient()
+    client.load_host_keys(spec["known_hosts"])
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    timeout = spec["timeout"]
+    try:
+        client.connect(
+            hostname=name,
+            port=spec["port"],
+            username=spec["user"],
+            key_filename=spec["client_key"],
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+        )
+        channel = client.get_transport().open_session(timeout=timeout)
+        channel.exec_command(script)
+        channel.shutdown_write()
+        stdout = channel.makefile("rb")
+        stderr = channel.makefile_stderr("rb")
+        reader = gevent.spawn(stderr.read)
+        out = stdout.read()
+        err = reader.get()
+        status = channel.recv_exit_status()
+        channel.close()
+        if status != 0:
+            return "exit status {}: {}{}".format(
+                status, out.decode(errors="replace"), err.decode(errors="replace")
+            ).strip()
+        return None
+    except Exception as error:  # report every failure, keep the other hosts going
+        return "{}: {}".format(type(error).__name__, error)
+    finally:
+        client.close()
+
+
+def sweep(spec):
+    hosts = spec["hosts"]
+    start = time.monotonic()
+    greenlets = {name: gevent.spawn(run_host, name, script, spec) for name, script in hosts.items()}
+    gevent.joinall(list(greenlets.values()))
+    seconds = time.monotonic() - start
+    errors = {name: greenlet.value for name, greenlet in greenlets.items() if greenlet.value}
+    return {"seconds": seconds, "errors": errors, "hosts": len(hosts)}
+
+
+def main(argv):
+    if len(argv) != 1:
+        print("usage: scripts/bench --floor-worker SPEC.json", file=sys.stderr)
+        return 2
+    with open(argv[0]) as handle:
+        spec = json.load(handle)
+    result = sweep(spec)
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 1 if result["errors"] else 0

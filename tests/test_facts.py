@@ -1,0 +1,125 @@
+"""Every fact case in tests/facts/<fact>/<case>.json: command output in, value out.
+
+A case: {"arg": x or "args": [...] (optional), "output": [lines], "fact": value} and
+optionally "exit_code" (default 0). Values JSON cannot hold (datetime) are compared in
+their ISO form.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shlex
+import subprocess
+from datetime import datetime
+
+import pytest
+
+from pyinfra.api import quote
+from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = sorted(glob.glob(os.path.join(HERE, "facts", "*", "*.json")))
+
+
+def jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.loads(json.dumps(value))
+
+
+def case_args(case: dict) -> list:
+    if "args" in case:
+        return case["args"]
+    return [case["arg"]] if "arg" in case else []
+
+
+@pytest.mark.parametrize("path", CASES, ids=[os.path.relpath(p, os.path.join(HERE, "facts")) for p in CASES])
+def test_fact(path):
+    with open(path) as handle:
+        case = json.load(handle)
+    fact = get_fact_class(os.path.basename(os.path.dirname(path)))()
+    # The command for the case's arguments must build, whatever they are.
+    assert isinstance(fact.make_command(*case_args(case)), str)
+    value = fact.value(case.get("exit_code", 0), case["output"])
+    assert jsonable(value) == case["fact"]
+
+
+# Arguments with a quote, a space and shell syntax: they must reach the host as one word.
+HOSTILE = {
+    "name": "/tmp/it's a $(reboot) `id`.txt",
+    "pattern": "^a'b $(reboot)",
+}
+SAMPLE_ARGS = {"command": "echo hi", "ignore_case": True}
+
+
+def sample_args(cls) -> list:
+    return [HOSTILE.get(name, SAMPLE_ARGS.get(name, "it's")) for name in cls.argument_names()]
+
+
+def all_facts():
+    load_all_facts()
+    return sorted(FACTS)
+
+
+@pytest.mark.parametrize("name", all_facts())
+def test_fact_command_quotes_arguments(name):
+    cls = get_fact_class(name)
+    assert cls.__doc__, f"fact {name} has no docstring"
+    args = sample_args(cls)
+    command = cls().make_command(*args)
+    assert isinstance(command, str)
+    for arg_name, value in zip(cls.argument_names(), args):
+        if arg_name in HOSTILE:
+            assert quote(value) in command
+    # The shell can parse it: no quote left open by a hostile argument.
+    shlex.split(command)
+
+
+def test_every_fact_has_cases():
+    have = {os.path.basename(os.path.dirname(path)) for path in CASES}
+    assert set(all_facts()) <= have
+
+
+def test_linux_distribution_equals_its_name():
+    fact = get_fact_class("linux_distribution")()
+    centos = fact.process(["[os-release]", 'NAME="CentOS Linux"', 'ID="centos"', 'VERSION_ID="7"',
+                           "[redhat-release]", "CentOS Linux release 7.9.2009 (Core)"])
+    assert centos == "CentOS"
+    assert not (centos != "CentOS")
+    assert centos != "Debian"
+    assert not (centos == "Debian")
+    assert centos == {"name": "CentOS", "major": 7, "minor": 9}
+    assert centos["major"] == 7 and isinstance(centos, dict)
+    assert json.loads(json.dumps(centos)) == {"name": "CentOS", "major": 7, "minor": 9}
+
+    rhel = fact.process(["[os-release]", "ID=rhel", 'VERSION_ID="8.9"'])
+    assert rhel == "RedHat" and rhel == "Red Hat Enterprise Linux" and rhel != "CentOS"
+
+    unknown = fact.default_value()
+    assert unknown != "CentOS" and not (unknown == "CentOS")
+    assert unknown["name"] is None
+
+
+def test_linux_distribution_of_this_machine():
+    """The real command and parser agree on the machine running the tests."""
+    fact = get_fact_class("linux_distribution")()
+    result = subprocess.run(["sh", "-c", fact.make_command()], capture_output=True, text=True)
+    value = fact.value(result.returncode, result.stdout.splitlines())
+    with open("/etc/os-release") as handle:
+        os_release = dict(line.strip().split("=", 1) for line in handle if "=" in line)
+    if os_release.get("ID") == "debian":
+        assert value == "Debian"
+        assert value["major"] == int(os_release["VERSION_ID"].strip('"'))
+
+
+def test_missing_program_is_default():
+    """A fact needing a program the host lacks is its default, not an error."""
+    for name in ("deb_packages", "rpm_packages"):
+        fact = get_fact_class(name)()
+        command = fact.make_command()
+        result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
+                                env={"PATH": "/nonexistent"})
+        assert result.returncode == 0
+        assert fact.value(result.returncode, result.stdout.splitlines()) == {}
