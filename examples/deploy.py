@@ -14,7 +14,13 @@ files.line('{{ host.data.base_dir }}/etc/hosts.allow', 'sshd: 127.0.0.1')
 
 files.link('{{ host.data.base_dir }}/current', target='{{ host.data.base_dir }}/etc')
 
+# Facts change what a deploy does, per host.
 if host.fact.os == 'Linux':
-    server.shell('uname -r > {{ host.data.base_dir }}/kernel')
+    files.line('{{ host.data.base_dir }}/etc/facts', 'arch={{ host.fact.arch }}')
+
+# A command that runs only when something above changed.
+meta = files.put('files/motd', '{{ host.data.base_dir }}/motd.copy')
+if meta.changed:
+    server.shell('echo motd updated >> {{ host.data.base_dir }}/changes.log')
 
 local.include('roles/app.py', hosts=inventory.app_servers)

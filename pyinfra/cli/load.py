@@ -116,9 +116,17 @@ def parse_value(text: str):
         return text
 
 
+def is_literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
 def config_statements(tree: ast.Module) -> ast.Module:
     """The top of a deploy file that configures the run: imports, UPPER_CASE names,
-    plain values (no calls) and function and class definitions, so hooks and what they
+    literal values and function and class definitions, so hooks and what they
     use are there. Operations are left for the build, when a host is bound."""
     keep = []
     for node in tree.body:
@@ -127,7 +135,7 @@ def config_statements(tree: ast.Module) -> ast.Module:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             upper = all(isinstance(t, ast.Name) and is_group_name(t.id) for t in targets)
-            plain = not any(isinstance(n, ast.Call) for n in ast.walk(node))
+            plain = is_literal(node.value)
             if upper or plain:
                 keep.append(node)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
