@@ -84,8 +84,16 @@ def test_every_fact_has_cases():
 
 def test_linux_distribution_equals_its_name():
     fact = get_fact_class("linux_distribution")()
-    centos = fact.process(["[os-release]", 'NAME="CentOS Linux"', 'ID="centos"', 'VERSION_ID="7"',
-                           "[redhat-release]", "CentOS Linux release 7.9.2009 (Core)"])
+    centos = fact.process(
+        [
+            "[os-release]",
+            'NAME="CentOS Linux"',
+            'ID="centos"',
+            'VERSION_ID="7"',
+            "[redhat-release]",
+            "CentOS Linux release 7.9.2009 (Core)",
+        ]
+    )
     assert centos == "CentOS"
     assert not (centos != "CentOS")
     assert centos != "Debian"
@@ -119,7 +127,8 @@ def test_missing_program_is_default():
     for name in ("deb_packages", "rpm_packages"):
         fact = get_fact_class(name)()
         command = fact.make_command()
-        result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
-                                env={"PATH": "/nonexistent"})
+        result = subprocess.run(
+            ["/bin/sh", "-c", command], capture_output=True, text=True, env={"PATH": "/nonexistent"}
+        )
         assert result.returncode == 0
         assert fact.value(result.returncode, result.stdout.splitlines()) == {}

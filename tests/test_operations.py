@@ -118,16 +118,27 @@ def test_operation(path, monkeypatch):
 
     commands = run()
     assert [str(command) for command in commands] == case["commands"]
-    uploaded = {c.dest: c.src.decode() for c in commands
-                if isinstance(c, FileUploadCommand) and isinstance(c.src, bytes)}
+    uploaded = {
+        c.dest: c.src.decode()
+        for c in commands
+        if isinstance(c, FileUploadCommand) and isinstance(c.src, bytes)
+    }
     assert uploaded == case.get("uploads", {})
 
 
 def test_cases_cover_every_operation():
     """Each operation of this subset has cases; a new operation without them fails here."""
     wanted = {
-        "server.shell", "server.group", "server.user", "files.put", "files.template",
-        "files.file", "files.directory", "files.link", "files.line", "apt.packages",
+        "server.shell",
+        "server.group",
+        "server.user",
+        "files.put",
+        "files.template",
+        "files.file",
+        "files.directory",
+        "files.link",
+        "files.line",
+        "apt.packages",
         "yum.packages",
     }
     have = {os.path.basename(os.path.dirname(path)) for path in CASES}

@@ -110,7 +110,7 @@ class Users(FactBase):
 
     def process(self, output):
         split = output.index("---")
-        group_names, group_members = parse_group_lines(output[split + 1:])
+        group_names, group_members = parse_group_lines(output[split + 1 :])
         users = {}
         for line in output[:split]:
             parts = line.split(":")

@@ -50,7 +50,10 @@ def ensure_packages(
         elif current is not None and (not version or same_version(current, version)):
             to_remove.append(name)
 
-    for command, names in ((install_command, to_install), (upgrade_command, to_upgrade),
-                           (remove_command, to_remove)):
+    for command, names in (
+        (install_command, to_install),
+        (upgrade_command, to_upgrade),
+        (remove_command, to_remove),
+    ):
         if names:
             yield f"{command} {' '.join(quote(name) for name in names)}"

@@ -33,8 +33,9 @@ def cache_is_fresh(host, cache_time) -> bool:
 
 
 @operation
-def packages(state, host, packages=None, present=True, latest=False, update=False,
-             cache_time=None, upgrade=False):
+def packages(
+    state, host, packages=None, present=True, latest=False, update=False, cache_time=None, upgrade=False
+):
     """Install or remove deb packages, after updating the package lists if asked.
 
     + packages: a package name or a list of them; ``name=version`` pins a version
@@ -53,7 +54,12 @@ def packages(state, host, packages=None, present=True, latest=False, update=Fals
     if upgrade:
         yield f"{APT_GET} upgrade -y {DPKG_OPTIONS}"
     yield from ensure_packages(
-        packages, host.fact.deb_packages, present, latest, split_version, same_version,
+        packages,
+        host.fact.deb_packages,
+        present,
+        latest,
+        split_version,
+        same_version,
         install_command=f"{APT_GET} install -y {DPKG_OPTIONS}",
         remove_command=f"{APT_GET} remove -y",
         upgrade_command=f"{APT_GET} install -y --only-upgrade {DPKG_OPTIONS}",

@@ -38,8 +38,15 @@ def parse_mode(mode) -> str | None:
     return format(int(text, 8), "o")
 
 
-def attribute_commands(path: str, info: dict | None, user=None, group=None, mode=None,
-                       recursive: bool = False, link: bool = False):
+def attribute_commands(
+    path: str,
+    info: dict | None,
+    user=None,
+    group=None,
+    mode=None,
+    recursive: bool = False,
+    link: bool = False,
+):
     """chown / chgrp / chmod `path` where `info` (the file fact; None: a new file)
     differs from what is asked. `mode` is already parsed."""
     info = info or {}
@@ -64,8 +71,7 @@ def sha1_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, group=None,
-                    mode=None):
+def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, group=None, mode=None):
     """Put `src` (local path or bytes, whose SHA1 is `sha1`) at `remote` atomically,
     skipping the upload when the remote content is already the same."""
     remote_sha1 = host.fact.sha1_file(remote)
@@ -135,8 +141,15 @@ def rewrite_lines_command(name: str, lines: list[str], replace: str | None) -> s
     )
 
 
-def edit_line(host, name: str, pattern: str, text: str, present: bool = True,
-              replace: str | None = None, ignore_case: bool = False):
+def edit_line(
+    host,
+    name: str,
+    pattern: str,
+    text: str,
+    present: bool = True,
+    replace: str | None = None,
+    ignore_case: bool = False,
+):
     """Make the lines of `name` matching `pattern` (a BRE) be present (adding `text`),
     absent, or replaced by `replace`."""
     fact_args = (name, pattern, True) if ignore_case else (name, pattern)
@@ -181,8 +194,7 @@ def parse_line_flags(flags) -> bool:
 
 
 @operation
-def file(state, host, name, present=True, user=None, group=None, mode=None, touch=False,
-         permissions=None):
+def file(state, host, name, present=True, user=None, group=None, mode=None, touch=False, permissions=None):
     """Ensure a file exists (created empty if missing) or is absent, with an owner and mode.
 
     + name: path of the remote file
@@ -213,8 +225,7 @@ def file(state, host, name, present=True, user=None, group=None, mode=None, touc
 
 
 @operation
-def directory(state, host, name, present=True, user=None, group=None, mode=None,
-              recursive=False):
+def directory(state, host, name, present=True, user=None, group=None, mode=None, recursive=False):
     """Ensure a directory exists (with its parents) or is absent, with an owner and mode.
 
     + name: path of the remote directory
@@ -313,8 +324,7 @@ def line(state, host, name, line, present=True, replace=None, flags=None):
 
 
 @operation
-def put(state, host, local_filename, remote_filename, user=None, group=None, mode=None,
-        add_deploy_dir=True):
+def put(state, host, local_filename, remote_filename, user=None, group=None, mode=None, add_deploy_dir=True):
     """Upload a local file to the host, atomically; nothing when the content is the same.
 
     + local_filename: local path (relative paths are in the deploy directory), or a
@@ -341,8 +351,7 @@ def put(state, host, local_filename, remote_filename, user=None, group=None, mod
 
 
 @operation
-def template(state, host, template_filename, remote_filename, user=None, group=None, mode=None,
-             **data):
+def template(state, host, template_filename, remote_filename, user=None, group=None, mode=None, **data):
     """Render a jinja2 template for this host and upload the result like files.put.
 
     + template_filename: local template (relative paths are in the deploy directory,
@@ -379,5 +388,6 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     except jinja2.TemplateError as error:
         raise OperationError(f"template {path}: {error}") from None
     content = text.encode()
-    yield from upload_commands(host, content, hashlib.sha1(content).hexdigest(), remote_filename,
-                               user, group, mode)
+    yield from upload_commands(
+        host, content, hashlib.sha1(content).hexdigest(), remote_filename, user, group, mode
+    )

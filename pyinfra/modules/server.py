@@ -46,8 +46,20 @@ def as_list(value) -> list[str] | None:
 
 
 @operation
-def user(state, host, name, present=True, home=None, shell=None, group=None, groups=None,
-         public_keys=None, delete_keys=False, ensure_home=True, system=False):
+def user(
+    state,
+    host,
+    name,
+    present=True,
+    home=None,
+    shell=None,
+    group=None,
+    groups=None,
+    public_keys=None,
+    delete_keys=False,
+    ensure_home=True,
+    system=False,
+):
     """Ensure a user exists, with its home, shell, groups and SSH keys, or is absent.
 
     + name: name of the user
@@ -101,21 +113,23 @@ def user(state, host, name, present=True, home=None, shell=None, group=None, gro
     owner_group = group or (existing or {}).get("group") or name
 
     if ensure_home and home:
-        yield from files.directory.operation_function(state, host, home, user=name,
-                                                      group=owner_group)
+        yield from files.directory.operation_function(state, host, home, user=name, group=owner_group)
 
     if public_keys is not None and home:
         ssh_dir = posixpath.join(home, ".ssh")
-        yield from files.directory.operation_function(state, host, ssh_dir, user=name,
-                                                      group=owner_group, mode=700)
+        yield from files.directory.operation_function(
+            state, host, ssh_dir, user=name, group=owner_group, mode=700
+        )
         keys_file = posixpath.join(ssh_dir, "authorized_keys")
         if delete_keys:
             content = "".join(f"{key.strip()}\n" for key in public_keys).encode()
-            yield from files.upload_commands(host, content, hashlib.sha1(content).hexdigest(),
-                                             keys_file, name, owner_group, "600")
+            yield from files.upload_commands(
+                host, content, hashlib.sha1(content).hexdigest(), keys_file, name, owner_group, "600"
+            )
         else:
-            yield from files.file.operation_function(state, host, keys_file, user=name,
-                                                     group=owner_group, mode=600)
+            yield from files.file.operation_function(
+                state, host, keys_file, user=name, group=owner_group, mode=600
+            )
             for key in public_keys:
                 key = key.strip()
                 pattern = f"^.*{files.escape_bre(key)}.*$"

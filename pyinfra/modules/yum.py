@@ -25,8 +25,7 @@ def same_version(current: str, wanted: str) -> bool:
 
 
 @operation
-def packages(state, host, packages=None, present=True, latest=False, upgrade=False,
-             clean=False):
+def packages(state, host, packages=None, present=True, latest=False, upgrade=False, clean=False):
     """Install or remove rpm packages with yum.
 
     + packages: a package name or a list of them; ``name-version`` pins a version
@@ -40,7 +39,12 @@ def packages(state, host, packages=None, present=True, latest=False, upgrade=Fal
     if upgrade:
         yield "yum update -y"
     yield from ensure_packages(
-        packages, host.fact.rpm_packages, present, latest, split_version, same_version,
+        packages,
+        host.fact.rpm_packages,
+        present,
+        latest,
+        split_version,
+        same_version,
         install_command="yum install -y",
         remove_command="yum remove -y",
         upgrade_command="yum update -y",
