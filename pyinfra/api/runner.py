@@ -139,9 +139,13 @@ def _run_no_wait(state: State, events: Events) -> bool:
     return not state.too_many_failed()
 
 
-def connect_all(state: State, hosts: list[Host] | None = None) -> None:
-    """Connect every targeted host at once; a host that cannot be reached is failed."""
+def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None) -> None:
+    """Connect every targeted host at once; a host that cannot be reached is failed.
+    `on_progress(done, total)` is called as hosts finish."""
     from pyinfra.api.connectors import make_connector
+
+    hosts = hosts if hosts is not None else state.targets
+    done = [0]
 
     def connect(host: Host) -> None:
         connector = make_connector(host, state.config, on_output=state.on_output)
@@ -149,10 +153,13 @@ def connect_all(state: State, hosts: list[Host] | None = None) -> None:
             connector.connect()
         except ConnectError as error:
             state.fail_host(host, str(error))
-            return
-        host.connector = connector
+        else:
+            host.connector = connector
+        done[0] += 1
+        if on_progress:
+            on_progress(done[0], len(hosts))
 
-    map_hosts(state.config.PARALLEL, hosts if hosts is not None else state.targets, connect)
+    map_hosts(state.config.PARALLEL, hosts, connect)
 
 
 def disconnect_all(state: State) -> None:

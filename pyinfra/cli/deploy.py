@@ -67,7 +67,8 @@ def call_hooks(name: str, state: State) -> None:
 
 def build(state: State, deploy_files, printer: Printer) -> None:
     """Run each deploy file once per connected host, recording its operations."""
-    for host in state.targets:
+    for number, host in enumerate(state.targets, 1):
+        printer.progress(f"[build] {host.name}: {number}/{len(state.targets)} hosts")
         if not host.connected or state.results[host].failed:
             continue
         with (
@@ -146,7 +147,7 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
 def connect(state: State, printer: Printer) -> bool:
     """Connect every target; False when too many failed to go on."""
     printer.phase("Connecting to hosts...")
-    connect_all(state)
+    connect_all(state, on_progress=lambda done, total: printer.hosts_progress("connect", done, total))
     for host in state.targets:
         if host.connected:
             printer.host_line(host, "Connected", "green")

@@ -1,14 +1,18 @@
-"""What the user sees: phases, proposed changes, results. Colours when on a terminal."""
+"""What the user sees: phases, proposed changes, results. Colours when on a terminal;
+a progress line on stderr while work is under way, only when stderr is a terminal."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 
 import click
 
 from pyinfra.api.runner import Events
+
+CLEAR_LINE = "\r\x1b[K"
 
 
 def use_colour(stream) -> bool:
@@ -22,6 +26,30 @@ class Printer(Events):
         self.to_stderr = machine
         self.colour = use_colour(sys.stderr if machine else sys.stdout)
         self.err_colour = use_colour(sys.stderr)
+        self.show_progress = sys.stderr.isatty()
+        self._progress_shown = False
+        self._op_progress = ("", 0, 0)
+
+    def echo(self, text: str, err: bool | None = None) -> None:
+        if self._progress_shown:
+            sys.stderr.write(CLEAR_LINE)
+            self._progress_shown = False
+        click.echo(text, err=self.to_stderr if err is None else err)
+
+    def progress(self, text: str) -> None:
+        """A transient status line: which phase, how many hosts are done."""
+        if not self.show_progress:
+            return
+        columns = shutil.get_terminal_size((80, 20)).columns
+        sys.stderr.write(CLEAR_LINE + text[: columns - 1])
+        sys.stderr.flush()
+        self._progress_shown = True
+
+    def done_progress(self) -> None:
+        if self._progress_shown:
+            sys.stderr.write(CLEAR_LINE)
+            sys.stderr.flush()
+            self._progress_shown = False
 
     def style(self, text: str, colour: str | None = None, bold: bool = False) -> str:
         if not self.colour:
@@ -29,22 +57,35 @@ class Printer(Events):
         return click.style(text, fg=colour, bold=bold)
 
     def phase(self, text: str) -> None:
-        click.echo(self.style("--> ", "blue", bold=True) + self.style(text, bold=True), err=self.to_stderr)
+        self.echo(self.style("--> ", "blue", bold=True) + self.style(text, bold=True))
 
     def line(self, text: str = "") -> None:
-        click.echo(text, err=self.to_stderr)
+        self.echo(text)
 
     def host_line(self, host, text: str, colour: str | None = None) -> None:
-        click.echo(f"    [{self.style(host.name, bold=True)}] {self.style(text, colour)}", err=self.to_stderr)
+        self.echo(f"    [{self.style(host.name, bold=True)}] {self.style(text, colour)}")
+
+    def host_detail(self, text: str | None) -> None:
+        for line in (text or "").splitlines():
+            self.echo(f"        {line}")
 
     def error(self, text: str) -> None:
         prefix = click.style("error:", fg="red", bold=True) if self.err_colour else "error:"
-        click.echo(f"{prefix} {text}", err=True)
+        self.echo(f"{prefix} {text}", err=True)
+
+    def remote_output(self, host, stream: str, line: str) -> None:
+        label = self.style(host.name, bold=True)
+        self.echo(f"    [{label}] {line}", err=self.to_stderr or stream == "stderr")
 
     # -- runner events --------------------------------------------------------------
 
+    def hosts_progress(self, phase: str, done: int, total: int) -> None:
+        self.progress(f"[{phase}] {done}/{total} hosts done")
+
     def operation_start(self, meta, hosts) -> None:
         self.phase(f"Starting operation: {meta.name}")
+        self._op_progress = (meta.name, 0, len(hosts))
+        self.progress(f"[run] {meta.name}: 0/{len(hosts)} hosts done")
 
     def host_operation_done(self, host, meta, op) -> None:
         if op.status == "success":
@@ -58,14 +99,9 @@ class Printer(Events):
         elif op.status == "error":
             self.host_line(host, "Error", "red")
             self.host_detail(op.error)
-
-    def host_detail(self, text: str | None) -> None:
-        for line in (text or "").splitlines():
-            click.echo(f"        {line}", err=self.to_stderr)
-
-    def remote_output(self, host, stream: str, line: str) -> None:
-        label = self.style(host.name, bold=True)
-        click.echo(f"    [{label}] {line}", err=self.to_stderr or stream == "stderr")
+        name, done, total = self._op_progress
+        self._op_progress = (name, done + 1, total)
+        self.progress(f"[run] {name}: {done + 1}/{total} hosts done")
 
 
 class ErrorLogHandler(logging.Handler):

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -355,8 +356,16 @@ def table(rows, latency_ms, extra_labels):
 # -- main -------------------------------------------------------------------------------------
 
 
+def _exit_on_signal(number, frame):
+    # Turn SIGTERM / SIGHUP into SystemExit so that the finally blocks stop sshd, the
+    # proxy and any running command, and remove the temp directories.
+    raise SystemExit(128 + number)
+
+
 def main(argv):
     args = parse_args(argv)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _exit_on_signal)
     sshd_module = load_sshd_module()
     log("bench: making sure openssh-server is installed")
     sshd_module.ensure_sshd_installed()

@@ -72,22 +72,33 @@ def run(argv, cwd=None, env=None, timeout=None):
             proc = subprocess.Popen(
                 full, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
-            if use_time:
-                try:
-                    returncode = proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    returncode = proc.wait()
-            else:
-                deadline = None if timeout is None else start + timeout
-                while proc.poll() is None:
-                    value = _vm_hwm_kb(proc.pid)
-                    if value is not None:
-                        peak = max(peak or 0, value)
-                    if deadline is not None and time.monotonic() > deadline:
+            try:
+                if use_time:
+                    try:
+                        returncode = proc.wait(timeout)
+                    except subprocess.TimeoutExpired:
                         proc.kill()
-                    time.sleep(0.02)
-                returncode = proc.returncode
+                        returncode = proc.wait()
+                else:
+                    deadline = None if timeout is None else start + timeout
+                    while proc.poll() is None:
+                        value = _vm_hwm_kb(proc.pid)
+                        if value is not None:
+                            peak = max(peak or 0, value)
+                        if deadline is not None and time.monotonic() > deadline:
+                            proc.kill()
+                        time.sleep(0.02)
+                    returncode = proc.returncode
+            except BaseException:
+                # Interrupted (Ctrl-C, SIGTERM): do not leave the command running.
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                raise
             seconds = time.monotonic() - start
         with open(log_path, "rb") as handle:
             output = handle.read().decode("utf-8", errors="replace")
