@@ -112,3 +112,16 @@ def deploy_dir(tmp_path):
         return tmp_path
 
     return make
+
+
+@pytest.fixture
+def public_dir():
+    """A directory every user may write to (pytest's own tmp dirs are private to root),
+    for commands run as other users."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="pyinfra-e2e-"))
+    os.chmod(path, 0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -251,7 +251,7 @@ class TestSSHD:
             "UsePAM no",
             "PermitRootLogin yes",
             "PubkeyAuthentication yes",
-            "PasswordAuthentication no",
+            "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",
             "MaxStartups 500:30:1000",
             "MaxSessions 500",

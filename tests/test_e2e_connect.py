@@ -1,11 +1,8 @@
 """Authenticating with data, known_hosts, and the global operation arguments."""
 
-import os
 import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 
 def test_authenticating_with_data(pyinfra, deploy_dir, sshd, tmp_path, ssh_home):
@@ -86,11 +83,8 @@ def test_changed_host_key_is_refused(pyinfra, deploy_dir, tmp_path, sshd, ssh_ho
         known.write_text("".join(lines))
 
 
-def test_global_arguments(pyinfra, deploy_dir, tmp_path):
-    # 'nobody' must be able to write here: outside pytest's private (0700) tmp dirs
-    out = Path(tempfile.mkdtemp(prefix="pyinfra-e2e-"))
-    os.chmod(out, 0o777)
-    request_cleanup = out
+def test_global_arguments(pyinfra, deploy_dir, public_dir):
+    out = public_dir
     root = deploy_dir({
         "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
         "deploy.py": f"""
@@ -115,4 +109,3 @@ def test_global_arguments(pyinfra, deploy_dir, tmp_path):
     assert "timed out" in result.output
     time.sleep(5)  # the timed-out command was stopped on the host: it never finishes
     assert not list(out.glob("slept-*"))
-    shutil.rmtree(request_cleanup)

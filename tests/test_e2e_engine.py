@@ -395,3 +395,22 @@ def test_serial_and_no_wait_modes(pyinfra, deploy_dir, tmp_path):
     lines = (tmp_path / "order").read_text().split()
     assert sorted(lines) == ["127.0.0.2", "127.0.0.2-2", "127.0.0.3", "127.0.0.3-2"]
     assert lines.index("127.0.0.2") < lines.index("127.0.0.2-2")
+
+
+def test_fail_percent_counts_hosts_that_failed_to_connect(pyinfra, deploy_dir, tmp_path, sshd):
+    root = deploy_dir({
+        "inventories/production.py": f"""
+            WEB = [('127.0.0.2', {{'ssh_port': {sshd.port}}}),
+                   ('127.0.0.3', {{'ssh_port': {sshd.port}}}),
+                   ('127.0.0.6', {{'ssh_port': 1}})]
+        """,
+        "deploy.py": f"""
+            from pyinfra.modules import server
+            FAIL_PERCENT = 30
+            server.shell('touch {tmp_path}/ran-{{{{ host.name }}}}')
+        """,
+    })
+    result = pyinfra("inventories/production.py", "deploy.py", cwd=root, port=False)
+    assert result.returncode == 1
+    assert "too many hosts failed to connect" in result.output
+    assert not list(tmp_path.glob("ran-*"))

@@ -326,7 +326,7 @@ def fmt_kb(value):
 def table(rows, latency_ms, extra_labels):
     header = ["hosts", "floor 1st / 2nd", "pyinfra 1st / 2nd", "ratio 1st / 2nd", "pyinfra peak RSS"]
     if latency_ms:
-        header.append("extra RTTs/host 1st / 2nd")
+        header.append("(pyinfra - floor) / RTT 1st / 2nd")
     for label in extra_labels:
         header.append("{} 1st / 2nd".format(label))
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -444,7 +444,11 @@ def print_report(args, context, rows, extra_labels, proxy):
         )
     )
     if args.latency:
-        out.append("extra RTTs/host: (pyinfra - floor) / (2 x {:g} ms).".format(args.latency))
+        out.append(
+            "(pyinfra - floor) / RTT: round trips spent beyond the floor, RTT = 2 x {:g} ms.".format(
+                args.latency
+            )
+        )
     out.append("")
     out.append("commands (the paths are temporary{}):".format(", kept" if args.keep else ""))
     for row in rows:
