@@ -304,6 +304,13 @@ def bench_count(count, args, context):
                 result = run_tool("{}-{}-run{}".format(slug, word, run), argv, cwd, logs_dir, env=env)
                 samples[label + shape].append(result.seconds)
                 log("{} {} {} run: {:.2f} s".format(tag, label, word, result.seconds))
+                problems = deploy.check_trees(names) if shape == "1" else []
+                if problems:
+                    fail(
+                        "{} exited 0 but the hosts' trees are not as the deploy says:\n  ".format(label)
+                        + "\n  ".join(problems[:20]),
+                        result.output,
+                    )
 
     row = {key: statistics.median(values) for key, values in samples.items()}
     row["hosts"] = count
