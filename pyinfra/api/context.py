@@ -9,18 +9,33 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from greenlet import getcurrent
+
+_MAIN = getcurrent()
+
 
 class ContextObject:
-    """Forwards attribute access and comparisons to the bound object."""
+    """Forwards attribute access and comparisons to the bound object.
+
+    Bindings belong to the greenlet that made them (the build runs every host's deploy
+    in its own greenlet); a greenlet with none sees the main greenlet's."""
 
     def __init__(self, label: str):
         object.__setattr__(self, "_label", label)
-        object.__setattr__(self, "_stack", [])
+        object.__setattr__(self, "_stacks", {})
+
+    @property
+    def _stack(self) -> list:
+        stack = self._stacks.get(getcurrent())
+        if stack:
+            return stack
+        return self._stacks.get(_MAIN, [])
 
     def _get(self) -> Any:
-        if not self._stack:
+        stack = self._stack
+        if not stack:
             raise RuntimeError(f"pyinfra.{self._label} is only available while a deploy is running")
-        return self._stack[-1]
+        return stack[-1]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
@@ -58,11 +73,15 @@ class ContextObject:
 
     @contextmanager
     def bind(self, value: Any) -> Iterator[None]:
-        self._stack.append(value)
+        current = getcurrent()
+        stack = self._stacks.setdefault(current, [])
+        stack.append(value)
         try:
             yield
         finally:
-            self._stack.pop()
+            stack.pop()
+            if not stack:
+                del self._stacks[current]
 
     def bound(self) -> Any:
         """The bound object, or None."""

@@ -142,12 +142,17 @@ class _FactCall:
 
 
 class FactCache:
-    """Fact values per host. The first read of a fact (with given arguments, as a given
-    user) gathers it on every active host at once; later reads come from here."""
+    """Fact values per host, read once per (fact, arguments, user) and kept for the run.
+
+    During the build (api/build.py) every host's deploy runs in its own greenlet; a fact
+    read there waits while the other hosts reach their next fact too, and then all
+    hosts' requests are read at once, one round trip per host."""
 
     def __init__(self, state):
         self.state = state
         self.values: dict[Any, dict[tuple, Any]] = {}
+        # Set by the build while it batches fact reads across hosts.
+        self.batcher = None
 
     def get(self, host, name: str, args: tuple) -> Any:
         fact = get_fact_class(name)()
@@ -155,28 +160,38 @@ class FactCache:
         state = self.state
         kwargs = host.op_kwargs or {}
         config = state.config
-        sudo = kwargs.get("sudo", config.SUDO)
-        sudo_user = kwargs.get("sudo_user", config.SUDO_USER)
+        sudo = bool(kwargs.get("sudo", config.SUDO))
+        sudo_user = kwargs.get("sudo_user", config.SUDO_USER) if sudo else None
         su_user = kwargs.get("su_user", config.SU_USER)
-        key = (name, args, bool(sudo), sudo_user if sudo else None, su_user)
+        key = (name, args, sudo, sudo_user, su_user)
         cached = self.values.setdefault(host, {})
-        if key in cached:
-            return cached[key]
-        hosts = [h for h in state.active_hosts() if key not in self.values.get(h, {})]
-        if host not in hosts:
-            hosts.append(host)
-
-        def gather(target):
-            value = self._read(target, fact, command, sudo, sudo_user, su_user)
-            self.values.setdefault(target, {})[key] = value
-
-        logger.debug("gathering fact %s%s on %d host(s)", name, args or "", len(hosts))
-        from pyinfra.api.parallel import map_hosts
-
-        map_hosts(config.PARALLEL, hosts, gather)
+        if key not in cached:
+            request = FactRequest(host, fact, command, sudo, sudo_user, su_user)
+            if self.batcher is not None and self.batcher.owns(host):
+                value = self.batcher.request(host, request)
+            else:
+                value = self.read(request)
+            cached[key] = value
         if state.results[host].failed:
             raise FactError(f"cannot read fact {name} on {host.name}: {state.results[host].error}")
         return cached[key]
+
+    def get_many(self, hosts, name: str, args: tuple) -> None:
+        """Read one fact on many hosts at once (for --fact and API users)."""
+        from pyinfra.api.parallel import map_hosts
+
+        def read(host):
+            try:
+                self.get(host, name, args)
+            except FactError:
+                pass  # the host is failed and says why
+
+        map_hosts(self.state.config.PARALLEL, hosts, read)
+
+    def read(self, request: "FactRequest") -> Any:
+        return self._read(
+            request.host, request.fact, request.command, request.sudo, request.sudo_user, request.su_user
+        )
 
     def _read(self, host, fact: FactBase, command: str, sudo, sudo_user, su_user) -> Any:
         from pyinfra.api.exceptions import ConnectError
@@ -202,6 +217,18 @@ class FactCache:
         except Exception as error:  # a parser meeting output it does not know
             logger.debug("fact %s output not understood on %s: %s", fact.name, host.name, error)
             return fact.default_value()
+
+
+class FactRequest:
+    __slots__ = ("host", "fact", "command", "sudo", "sudo_user", "su_user")
+
+    def __init__(self, host, fact, command, sudo, sudo_user, su_user):
+        self.host = host
+        self.fact = fact
+        self.command = command
+        self.sudo = sudo
+        self.sudo_user = sudo_user
+        self.su_user = su_user
 
 
 def sudo_failed(result) -> bool:

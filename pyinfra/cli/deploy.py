@@ -7,8 +7,8 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from pyinfra import hook
-from pyinfra.api import context
-from pyinfra.api.exceptions import FactError, PyinfraError, UsageError
+from pyinfra.api.build import build as build_hosts
+from pyinfra.api.exceptions import PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.runner import connect_all, disconnect_all, run_operations
 from pyinfra.api.state import State
@@ -67,22 +67,14 @@ def call_hooks(name: str, state: State) -> None:
 
 def build(state: State, deploy_files, printer: Printer) -> None:
     """Run each deploy file once per connected host, recording its operations."""
-    for number, host in enumerate(state.targets, 1):
-        printer.progress(f"[build] {host.name}: {number}/{len(state.targets)} hosts")
-        if not host.connected or state.results[host].failed:
-            continue
-        with (
-            context.state.bind(state),
-            context.inventory.bind(state.inventory),
-            context.host.bind(host),
-        ):
-            for path, code in deploy_files:
-                try:
-                    exec_code(code, path, user_namespace(path))
-                except FactError as error:
-                    if state.results[host].failed:
-                        break  # the host went away while its facts were read
-                    raise error
+
+    def run_files(host) -> None:
+        for path, code in deploy_files:
+            exec_code(code, path, user_namespace(path))
+
+    build_hosts(
+        state, run_files, on_progress=lambda done, total: printer.hosts_progress("build", done, total)
+    )
 
 
 def show_proposed(state: State, printer: Printer) -> None:

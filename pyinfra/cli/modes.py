@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from pyinfra.api import context
+from pyinfra.api.build import build
 from pyinfra.api.data import mask
 from pyinfra.api.exceptions import FactError, OperationError, UsageError
 from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
@@ -81,12 +81,9 @@ def print_facts(state: State, facts: list[tuple[str, str, tuple]], printer: Prin
     for host in state.targets:
         out[host.name] = {}
     for label, name, args in facts:
+        state.facts.get_many(state.active_hosts(), name, args)
         for host in state.active_hosts():
-            try:
-                value = host.get_fact(name, *args)
-            except FactError:
-                continue  # the host failed while reading: reported below
-            out[host.name][label] = to_json(value)
+            out[host.name][label] = to_json(host.get_fact(name, *args))
     failed = False
     for host in state.targets:
         if state.results[host].failed:
@@ -152,15 +149,10 @@ def parse_run(run: str, words: list[str]):
 
 
 def build_one(state: State, operation, args: list, kwargs: dict) -> None:
-    for host in state.active_hosts():
-        with context.state.bind(state), context.inventory.bind(state.inventory), context.host.bind(host):
-            try:
-                operation(*args, **dict(kwargs))
-            except FactError:
-                if not state.results[host].failed:
-                    raise
-            except OperationError as error:
-                raise UsageError(str(error)) from None
+    try:
+        build(state, lambda host: operation(*args, **dict(kwargs)))
+    except OperationError as error:
+        raise UsageError(str(error)) from None
 
 
 # -- --debug-state ---------------------------------------------------------------------
