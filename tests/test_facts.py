@@ -122,13 +122,72 @@ def test_linux_distribution_of_this_machine():
         assert value["major"] == int(os_release["VERSION_ID"].strip('"'))
 
 
-def test_missing_program_is_default():
+def needs_a_program():
+    load_all_facts()
+    return sorted(name for name, cls in FACTS.items() if cls.requires_command)
+
+
+@pytest.mark.parametrize("name", needs_a_program())
+def test_missing_program_is_default(name):
     """A fact needing a program the host lacks is its default, not an error."""
-    for name in ("deb_packages", "rpm_packages"):
-        fact = get_fact_class(name)()
-        command = fact.make_command()
-        result = subprocess.run(
-            ["/bin/sh", "-c", command], capture_output=True, text=True, env={"PATH": "/nonexistent"}
-        )
-        assert result.returncode == 0
-        assert fact.value(result.returncode, result.stdout.splitlines()) == {}
+    cls = get_fact_class(name)
+    fact = cls()
+    command = fact.make_command(*sample_args(cls))
+    result = subprocess.run(
+        ["/bin/sh", "-c", command], capture_output=True, text=True, env={"PATH": "/nonexistent"}
+    )
+    assert result.returncode == 0
+    assert fact.value(result.returncode, result.stdout.splitlines()) == fact.default_value()
+
+
+def read_here(name, *args):
+    """A fact read on the machine running the tests, with its real command."""
+    fact = get_fact_class(name)()
+    result = subprocess.run(["sh", "-c", fact.make_command(*args)], capture_output=True, text=True)
+    return fact.value(result.returncode, result.stdout.splitlines())
+
+
+def test_facts_of_this_machine(tmp_path):
+    """Commands and parsers agree on a real Debian host."""
+    assert "bash" in read_here("deb_packages")
+    assert read_here("deb_package", "bash")["name"] == "bash"
+    assert read_here("deb_package", "no-such-package-here") is None
+    assert any(d["mount"] == "/" for d in read_here("block_devices").values())
+    assert read_here("network_devices")["lo"]["ipv4"]["address"] == "127.0.0.1"
+    assert all(isinstance(port, int) for port in read_here("listening_ports"))
+    assert read_here("which", "sh")
+    assert read_here("rpm_packages") == {}
+    assert read_here("yum_updates") is None
+
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "f.txt").write_text("x")
+    (tmp_path / "d" / "l").symlink_to("f.txt")
+    base = str(tmp_path / "d")
+    assert read_here("find_files", base) == [f"{base}/f.txt"]
+    assert read_here("find_links", base) == [f"{base}/l"]
+    assert sorted(read_here("find_directories", base)) == [base, f"{base}/e"]
+    assert read_here("find_files", str(tmp_path / "nosuch")) == []
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(repo)], check=True)
+    assert read_here("git_branch", str(repo)) == "HEAD" or read_here("git_branch", str(repo)) is None
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+        ],
+        check=True,
+    )
+    assert read_here("git_branch", str(repo)) == "trunk"
+    assert read_here("git_pull_needed", str(repo), str(repo), "trunk") is False
+    assert read_here("git_branch", base) is None

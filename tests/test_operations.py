@@ -4,21 +4,28 @@ in, the commands it yields (or the error it raises) out.
 A case: {"args": [...], "kwargs": {...}, "facts": {...}, "commands": [...]} or, instead
 of "commands", "exception": {"name": ..., "message": ...}. Facts that take arguments are
 given as {"arg1,arg2": value}. Uploads appear as "upload <src> -> <dest>"; an optional
-"uploads": {dest: text} checks the content of uploads made from bytes.
+"uploads": {dest: text} checks the content of uploads made from bytes. Optional:
+"earlier": [commands] recorded for the host by earlier operations of the deploy, and
+{"$function": "module:name"} anywhere in the arguments for a Python function.
 """
 
 from __future__ import annotations
 
 import glob
 import importlib
+import inspect
 import json
 import os
+import pkgutil
 from datetime import datetime
 
 import pytest
 
+import pyinfra.modules
 from pyinfra.api import Config, FileUploadCommand, exceptions
+from pyinfra.api.command import to_command
 from pyinfra.api.facts import get_fact_class
+from pyinfra.api.state import HostOperation
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -81,10 +88,27 @@ class FakeHost:
 
 
 class FakeState:
-    def __init__(self):
+    def __init__(self, host=None, earlier=()):
         self.deploy_dir = DEPLOY_DIR
         self.inventory = []
         self.config = Config()
+        self.host_ops = {host: {"earlier": HostOperation(list(earlier), {})}} if earlier else {}
+
+
+def decode(value):
+    """Arguments JSON cannot hold: {"$function": "module:name"}."""
+    if isinstance(value, dict):
+        if set(value) == {"$function"}:
+            module, _, name = value["$function"].partition(":")
+            return getattr(importlib.import_module(module), name)
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def sample_callback(state, host, *args, **kwargs):
+    """A python.execute callback for the cases."""
 
 
 def case_id(path: str) -> str:
@@ -104,10 +128,11 @@ def test_operation(path, monkeypatch):
         case = json.load(handle)
     op = load_operation(os.path.basename(os.path.dirname(path)))
     host = FakeHost(case.get("facts", {}), case.get("data", {"env": "test"}))
-    args, kwargs = case.get("args", []), case.get("kwargs", {})
+    args, kwargs = decode(case.get("args", [])), decode(case.get("kwargs", {}))
+    earlier = [to_command(c) for c in case.get("earlier", [])]
 
     def run():
-        return list(op.operation_function(FakeState(), host, *args, **kwargs))
+        return list(op.operation_function(FakeState(host, earlier), host, *args, **kwargs))
 
     if "exception" in case:
         expected = case["exception"]
@@ -126,22 +151,100 @@ def test_operation(path, monkeypatch):
     assert uploaded == case.get("uploads", {})
 
 
+def all_operations() -> list[str]:
+    names = []
+    for info in pkgutil.iter_modules(pyinfra.modules.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"pyinfra.modules.{info.name}")
+        names += [f"{info.name}.{n}" for n, v in vars(module).items() if getattr(v, "is_operation", False)]
+    return sorted(names)
+
+
 def test_cases_cover_every_operation():
-    """Each operation of this subset has cases; a new operation without them fails here."""
-    wanted = {
-        "server.shell",
-        "server.group",
-        "server.user",
-        "files.put",
-        "files.template",
-        "files.file",
-        "files.directory",
-        "files.link",
-        "files.line",
-        "apt.packages",
-        "yum.packages",
-    }
+    """Every operation has cases; a new operation without them fails here."""
     have = {os.path.basename(os.path.dirname(path)) for path in CASES}
-    assert wanted <= have
+    assert set(all_operations()) <= have
     for name in have:
         assert getattr(load_operation(name), "is_operation", False), name
+
+
+# The whole pyinfra 0.1 set, with its arguments (after state and host).
+SIGNATURES = {
+    "server.wait": "(port=None)",
+    "server.shell": "(commands, chdir=None)",
+    "server.script": "(filename, chdir=None)",
+    "server.group": "(name, present=True, system=False)",
+    "server.user": "(name, present=True, home=None, shell=None, group=None, groups=None, "
+    "public_keys=None, delete_keys=False, ensure_home=True, system=False)",
+    "files.download": "(source_url, destination, user=None, group=None, mode=None, cache_time=None, "
+    "force=False)",
+    "files.line": "(name, line, present=True, replace=None, flags=None)",
+    "files.replace": "(name, match, replace, flags=None)",
+    "files.sync": "(source, destination, user=None, group=None, mode=None, delete=False)",
+    "files.put": "(local_filename, remote_filename, user=None, group=None, mode=None, add_deploy_dir=True)",
+    "files.template": "(template_filename, remote_filename, user=None, group=None, mode=None, **data)",
+    "files.link": "(name, target=None, present=True, user=None, group=None, symbolic=True)",
+    "files.file": "(name, present=True, user=None, group=None, mode=None, touch=False, permissions=None)",
+    "files.directory": "(name, present=True, user=None, group=None, mode=None, recursive=False)",
+    "apt.key": "(key=None, keyserver=None, keyid=None)",
+    "apt.repo": "(name, present=True, filename=None)",
+    "apt.ppa": "(name, present=True)",
+    "apt.deb": "(source, present=True)",
+    "apt.update": "(touch_periodic=False)",
+    "apt.upgrade": "()",
+    "apt.packages": "(packages=None, present=True, latest=False, update=False, cache_time=None, "
+    "upgrade=False)",
+    "yum.key": "(key)",
+    "yum.repo": "(name, baseurl, present=True, description=None, gpgcheck=True, enabled=True)",
+    "yum.rpm": "(source, present=True)",
+    "yum.upgrade": "()",
+    "yum.packages": "(packages=None, present=True, latest=False, upgrade=False, clean=False)",
+    "init.d": "(name, running=True, restarted=False, reloaded=False, enabled=None, command=None)",
+    "init.d_enable": "(name, start_priority=20, stop_priority=80, start_levels=(2, 3, 4, 5), "
+    "stop_levels=(0, 1, 6))",
+    "init.rc": "(name, running=True, restarted=False, reloaded=False, command=None, enabled=None)",
+    "init.upstart": "(name, running=True, restarted=False, reloaded=False, command=None, enabled=None)",
+    "init.systemd": "(name, running=True, restarted=False, reloaded=False, command=None, enabled=None)",
+    "git.repo": "(source, target, branch='master', pull=True, rebase=False, user=None, group=None, "
+    "use_ssh_user=False, ssh_keyscan=False)",
+    "pip.packages": "(packages=None, present=True, latest=False, requirements=None, virtualenv=None)",
+    "npm.packages": "(packages=None, present=True, latest=False, directory=None)",
+    "gem.packages": "(packages=None, present=True, latest=False)",
+    "pkg.packages": "(packages=None, present=True, pkg_path=None)",
+    "python.execute": "(callback, *args, **kwargs)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_operation_signatures(name):
+    """Deploys written for 0.1 call these with these arguments, by name or position."""
+    op = load_operation(name)
+    params = list(inspect.signature(op.operation_function).parameters.values())
+    assert [p.name for p in params[:2]] == ["state", "host"]
+    assert str(inspect.Signature(params[2:])) == SIGNATURES[name]
+
+
+def test_every_operation_documents_each_argument():
+    for name in all_operations():
+        op = load_operation(name)
+        params = list(inspect.signature(op.operation_function).parameters)[2:]
+        documented = [
+            line.strip()[2:].split(":")[0]
+            for line in op.__doc__.splitlines()
+            if line.strip().startswith("+ ")
+        ]
+        assert documented == params, name
+
+
+def test_python_execute_passes_its_arguments():
+    calls = []
+
+    def callback(state, host, *args, **kwargs):
+        calls.append((state, host, args, kwargs))
+
+    op = load_operation("python.execute")
+    host, state = FakeHost({}, {}), FakeState()
+    (command,) = op.operation_function(state, host, callback, "a", 2, flag=True)
+    command.function(state, host, *command.args, **command.kwargs)
+    assert calls == [(state, host, ("a", 2), {"flag": True})]

@@ -99,3 +99,50 @@ class FindInFile(FactBase):
 
     def process(self, output):
         return list(output)
+
+
+def find_command(name: str, kind: str) -> str:
+    # The starting point is printed too (as given) for directories; a missing path
+    # makes find fail: the fact's default, an empty list.
+    name = str(name)
+    start = f"./{name}" if name.startswith("-") else name
+    return f"find {quote(start)} -type {kind}"
+
+
+class FindFiles(FactBase):
+    """Paths of the regular files anywhere under a directory: a list, [] when the
+    directory is absent or empty."""
+
+    default = list
+
+    def command(self, name):
+        return find_command(name, "f")
+
+    def process(self, output):
+        return [line for line in output if line]
+
+
+class FindLinks(FactBase):
+    """Paths of the symbolic links anywhere under a directory: a list, [] when the
+    directory is absent or has none."""
+
+    default = list
+
+    def command(self, name):
+        return find_command(name, "l")
+
+    def process(self, output):
+        return [line for line in output if line]
+
+
+class FindDirectories(FactBase):
+    """Paths of the directories under a directory, the directory itself included: a
+    list, [] when it is absent."""
+
+    default = list
+
+    def command(self, name):
+        return find_command(name, "d")
+
+    def process(self, output):
+        return [line for line in output if line]

@@ -294,3 +294,28 @@ class LinuxDistribution(FactBase):
             major, minor = parse_version(lsb[1] if len(lsb) > 1 else None)
             return Distribution(name=name_from_release(lsb[0]), major=major, minor=minor)
         return empty_distribution()
+
+
+class ListeningPorts(FactBase):
+    """The TCP ports something listens on (any address, IPv4 or IPv6): a sorted list of
+    numbers. Read from /proc/net/tcp on Linux, from `netstat -an` elsewhere."""
+
+    command = (
+        "if [ -r /proc/net/tcp ]; then cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null; true;"
+        " else netstat -an; fi"
+    )
+    default = list
+
+    def process(self, output):
+        ports = set()
+        for line in output:
+            parts = line.split()
+            # /proc/net/tcp: "0: 00000000:0016 00000000:0000 0A ..." (0A: LISTEN)
+            if len(parts) > 3 and parts[0].endswith(":") and parts[3] == "0A":
+                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+            # netstat: "tcp4  0  0  *.22  *.*  LISTEN" or "tcp  0  0 0.0.0.0:22  0.0.0.0:*  LISTEN"
+            elif len(parts) > 5 and parts[0].startswith("tcp") and parts[-1] == "LISTEN":
+                port = re.split(r"[.:]", parts[3])[-1]
+                if port.isdigit():
+                    ports.add(int(port))
+        return sorted(ports)

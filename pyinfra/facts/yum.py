@@ -1,14 +1,18 @@
-"""Facts of RedHat-family hosts: installed rpm packages."""
+"""Facts of RedHat-family hosts: installed rpm packages and available updates."""
 
 from __future__ import annotations
 
-from pyinfra.api import FactBase
+import re
+
+from pyinfra.api import FactBase, quote
+
+RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"
 
 
 class RpmPackages(FactBase):
     """Installed rpm packages: `{name: 'version-release'}`. Empty without rpm."""
 
-    command = "rpm -qa --queryformat '%{NAME}\\t%{VERSION}-%{RELEASE}\\n'"
+    command = f"rpm -qa --queryformat '{RPM_FORMAT}'"
     requires_command = "rpm"
     default = dict
 
@@ -20,3 +24,54 @@ class RpmPackages(FactBase):
             if sep and name != "gpg-pubkey":
                 packages[name] = version
         return packages
+
+
+class RpmPackage(FactBase):
+    """One package: `{name, version}` ('version-release') of an .rpm file on the host
+    when `name` is a file, else of the installed package called `name`. None when there
+    is neither."""
+
+    requires_command = "rpm"
+
+    def command(self, name):
+        path = quote(name)
+        return (
+            f"if [ -f {path} ]; then rpm -qp --queryformat '{RPM_FORMAT}' {path};"
+            f" else rpm -q --queryformat '{RPM_FORMAT}' -- {path}; fi"
+        )
+
+    def process(self, output):
+        for line in output:
+            name, sep, version = line.partition("\t")
+            if sep:
+                return {"name": name, "version": version}
+        return None
+
+
+class YumUpdates(FactBase):
+    """What `yum update` would update now: `{name: new 'version-release'}`, {} when
+    everything is up to date. None without yum."""
+
+    # check-update exits 100 when there are updates, 0 when none, 1 on errors. The
+    # last line tells "up to date" (no other output) from "no yum".
+    command = 'yum check-update -q; r=$?; echo "# exit $r"; [ $r -eq 0 ] || [ $r -eq 100 ]'
+    requires_command = "yum"
+
+    def process(self, output):
+        updates = {}
+        pending = ""
+        for line in output:
+            if line.startswith("Obsoleting"):
+                break
+            if not line.strip() or line.startswith("# exit "):
+                continue
+            # A long name is printed alone, its version on the next line.
+            if len(line.split()) == 1 and not line[0].isspace():
+                pending = line.strip()
+                continue
+            line, pending = f"{pending} {line.strip()}" if pending else line, ""
+            # "nano.x86_64     2.3.1-10.el7_9     updates"
+            match = re.match(r"^(\S+)\.(\w+)\s+(?:\d+:)?(\S+)\s+\S+$", line)
+            if match:
+                updates[match.group(1)] = match.group(3)
+        return updates

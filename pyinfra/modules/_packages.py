@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
+import re
 from typing import Callable
+from urllib.parse import urlparse
 
 from pyinfra.api import OperationError, quote
 
@@ -27,7 +31,7 @@ def ensure_packages(
     packages,
     installed: dict,
     present: bool,
-    latest: bool,
+    latest,
     split_version: Callable[[str, dict], tuple[str, str | None]],
     same_version: Callable[[str, str], bool],
     install_command: str,
@@ -35,7 +39,8 @@ def ensure_packages(
     upgrade_command: str,
 ):
     """The install / upgrade / remove commands that make `packages` (names, or names with
-    a version) installed or not, given `installed` ({name: version})."""
+    a version) installed or not, given `installed` ({name: version}). `latest` is a
+    bool, or a function telling whether an installed package has a newer version."""
     installed = installed or {}
     to_install, to_upgrade, to_remove = [], [], []
     for spec in package_list(packages):
@@ -44,8 +49,7 @@ def ensure_packages(
         if present:
             if current is None or (version and not same_version(current, version)):
                 to_install.append(spec)
-            elif latest and not version:
-                # Whether a newer version exists is only known to the package manager.
+            elif latest and not version and (not callable(latest) or latest(name)):
                 to_upgrade.append(spec)
         elif current is not None and (not version or same_version(current, version)):
             to_remove.append(name)
@@ -57,3 +61,24 @@ def ensure_packages(
     ):
         if names:
             yield f"{command} {' '.join(quote(name) for name in names)}"
+
+
+def earlier_commands(state, host) -> list[str]:
+    """The commands this deploy already recorded for `host`, before the operation being
+    built: facts read now describe the host before those run."""
+    ops = getattr(state, "host_ops", {}).get(host, {})
+    return [str(command) for op in ops.values() for command in op.commands]
+
+
+def is_url(source: str) -> bool:
+    return urlparse(str(source)).scheme in ("http", "https", "ftp")
+
+
+def download_once(state, host, url: str):
+    """Download `url` to a path named after it in /tmp (once): (commands, path)."""
+    digest = hashlib.sha1(url.encode()).hexdigest()[:12]
+    base = re.sub(r"[^A-Za-z0-9._+-]", "_", posixpath.basename(urlparse(url).path)) or "download"
+    path = f"/tmp/pyinfra-{digest}-{base}"
+    from pyinfra.modules import files
+
+    return files.download.operation_function(state, host, url, path), path

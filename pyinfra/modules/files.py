@@ -9,188 +9,24 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import re
 
 import jinja2
 
-from pyinfra.api import FileUploadCommand, OperationError, operation, quote
-
-# ---------------------------------------------------------------------------------------
-# Helpers shared by the operations here and in other modules (server.user)
-# ---------------------------------------------------------------------------------------
-
-
-def path_arg(path: str) -> str:
-    """A path as one shell word that no command can mistake for an option."""
-    path = str(path)
-    return quote("./" + path if path.startswith("-") else path)
-
-
-def parse_mode(mode) -> str | None:
-    """A file mode as its canonical octal digits ('644'), from 644, '644' or '0644'."""
-    if mode is None:
-        return None
-    if isinstance(mode, bool) or not isinstance(mode, (int, str)):
-        raise OperationError(f"mode {mode!r} is not an octal file mode (like 644 or '0755')")
-    text = str(mode).strip()
-    if not re.fullmatch(r"[0-7]{1,5}", text) or int(text, 8) > 0o7777:
-        raise OperationError(f"mode {mode!r} is not an octal file mode (like 644 or '0755')")
-    return format(int(text, 8), "o")
-
-
-def attribute_commands(
-    path: str,
-    info: dict | None,
-    user=None,
-    group=None,
-    mode=None,
-    recursive: bool = False,
-    link: bool = False,
-):
-    """chown / chgrp / chmod `path` where `info` (the file fact; None: a new file)
-    differs from what is asked. `mode` is already parsed."""
-    info = info or {}
-    flag = "-R " if recursive else "-h " if link else ""
-    user_differs = bool(user) and info.get("user") != user
-    group_differs = bool(group) and info.get("group") != group
-    if user_differs or group_differs:
-        if user:
-            owner = f"{user}:{group}" if group else user
-            yield f"chown {flag}{quote(owner)} {path_arg(path)}"
-        else:
-            yield f"chgrp {flag}{quote(group)} {path_arg(path)}"
-    if mode and not link and parse_mode(info.get("mode")) != mode:
-        yield f"chmod {flag}{quote(mode)} {path_arg(path)}"
-
-
-def sha1_of(path: str) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(65536), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, group=None, mode=None):
-    """Put `src` (local path or bytes, whose SHA1 is `sha1`) at `remote` atomically,
-    skipping the upload when the remote content is already the same."""
-    remote_sha1 = host.fact.sha1_file(remote)
-    if remote_sha1 == sha1:
-        if user or group or mode:
-            info = host.fact.file(remote)
-            if info:
-                yield from attribute_commands(remote, info, user, group, mode)
-        return
-
-    exists = remote_sha1 is not None
-    if not exists:
-        info = host.fact.file(remote)
-        if info is False:
-            raise OperationError(f"{remote} exists and is not a file")
-        exists = info is not None
-
-    directory, base = posixpath.split(remote)
-    temp = posixpath.join(directory, f".{base}.pyinfra-{sha1[:12]}")
-    yield FileUploadCommand(src, temp)
-    # The move replaces the file: keep the owner and mode it had unless told otherwise.
-    # Only root may give a file away, so keeping the owner is best effort.
-    if exists and not (user and group):
-        yield f"chown --reference={path_arg(remote)} {path_arg(temp)} 2>/dev/null || true"
-    if exists and not mode:
-        yield f"chmod --reference={path_arg(remote)} {path_arg(temp)}"
-    yield from attribute_commands(temp, None, user, group, mode)
-    yield f"mv -f {path_arg(temp)} {path_arg(remote)}"
-
-
-def escape_bre(text: str) -> str:
-    """`text` as a basic regular expression (grep's) matching exactly itself."""
-    return re.sub(r"([\\.*\[\]^$])", r"\\\1", text)
-
-
-def append_line_command(name: str, text: str) -> str:
-    path = path_arg(name)
-    # A file whose last line has no newline would swallow the new line into it.
-    return (
-        f'if [ -s {path} ] && [ -n "$(tail -c 1 {path})" ]; then echo >> {path}; fi;'
-        f" printf '%s\\n' {quote(text)} >> {path}"
-    )
-
-
-# Drop (or replace) the lines listed in PYINFRA_LINES, compared whole and literally,
-# so the shell and awk never see the user's text as code or as a regular expression.
-# Each listed line carries a leading "=" so an empty line survives split().
-REWRITE_AWK = (
-    'BEGIN { n = split(ENVIRON["PYINFRA_LINES"], lines, "\\n");'
-    " for (i = 1; i <= n; i++) wanted[lines[i]] = 1 }"
-    ' ("=" $0) in wanted { if (ENVIRON["PYINFRA_REPLACE_SET"] == "1")'
-    ' print ENVIRON["PYINFRA_REPLACE"]; next }'
-    " { print }"
+from pyinfra.api import OperationError, operation, quote
+from pyinfra.modules._files import (
+    attribute_commands,
+    download_command,
+    edit_line,
+    local_path,
+    move_into_place,
+    parse_line_flags,
+    parse_mode,
+    path_arg,
+    sed_escape,
+    sha1_of,
+    temp_path,
+    upload_commands,
 )
-
-
-def rewrite_lines_command(name: str, lines: list[str], replace: str | None) -> str:
-    """Remove `lines` from a file, or replace each with `replace`, keeping the file's
-    owner and mode (the result is written back into the same file)."""
-    path = path_arg(name)
-    env = f"PYINFRA_LINES={quote(chr(10).join('=' + line for line in lines))}"
-    if replace is not None:
-        env += f" PYINFRA_REPLACE_SET=1 PYINFRA_REPLACE={quote(replace)}"
-    return (
-        f't=$(mktemp) && {{ {env} awk {quote(REWRITE_AWK)} < {path} > "$t"'
-        f' && cat "$t" > {path}; r=$?; rm -f "$t"; [ $r -eq 0 ]; }}'
-    )
-
-
-def edit_line(
-    host,
-    name: str,
-    pattern: str,
-    text: str,
-    present: bool = True,
-    replace: str | None = None,
-    ignore_case: bool = False,
-):
-    """Make the lines of `name` matching `pattern` (a BRE) be present (adding `text`),
-    absent, or replaced by `replace`."""
-    fact_args = (name, pattern, True) if ignore_case else (name, pattern)
-    matches = host.fact.find_in_file(*fact_args)
-
-    if not present:
-        if matches:
-            yield rewrite_lines_command(name, matches, None)
-        return
-
-    if replace is None:
-        if not matches:
-            yield append_line_command(name, text)
-        return
-
-    if matches:
-        stale = [line for line in matches if line != replace]
-        if stale:
-            yield rewrite_lines_command(name, stale, replace)
-        return
-    # Nothing to replace: add the replacement line, unless it is there already.
-    if not host.fact.find_in_file(name, f"^{escape_bre(replace)}$"):
-        yield append_line_command(name, replace)
-
-
-def parse_line_flags(flags) -> bool:
-    """sed-style flags of files.line; returns whether to ignore case."""
-    if not flags:
-        return False
-    ignore_case = False
-    for flag in flags:
-        if flag in ("i", "I"):
-            ignore_case = True
-        elif flag != "g":
-            raise OperationError(f"unsupported flag {flag!r}: files.line knows 'i' (ignore case)")
-    return ignore_case
-
-
-# ---------------------------------------------------------------------------------------
-# Operations
-# ---------------------------------------------------------------------------------------
 
 
 @operation
@@ -341,9 +177,7 @@ def put(state, host, local_filename, remote_filename, user=None, group=None, mod
         src = content.encode() if isinstance(content, str) else content
         sha1 = hashlib.sha1(src).hexdigest()
     else:
-        src = str(local_filename)
-        if add_deploy_dir and state.deploy_dir and not os.path.isabs(src):
-            src = os.path.join(state.deploy_dir, src)
+        src = local_path(state, local_filename, add_deploy_dir)
         if not os.path.isfile(src):
             raise OperationError(f"local file not found: {src}")
         sha1 = sha1_of(src)
@@ -366,9 +200,7 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     undefined name is an error, not an empty string.
     """
     mode = parse_mode(mode)
-    path = str(template_filename)
-    if state.deploy_dir and not os.path.isabs(path):
-        path = os.path.join(state.deploy_dir, path)
+    path = local_path(state, template_filename)
     if not os.path.isfile(path):
         raise OperationError(f"template not found: {path}")
 
@@ -391,3 +223,130 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     yield from upload_commands(
         host, content, hashlib.sha1(content).hexdigest(), remote_filename, user, group, mode
     )
+
+
+@operation
+def download(
+    state, host, source_url, destination, user=None, group=None, mode=None, cache_time=None, force=False
+):
+    """Download a file from a URL to the host (with curl, or wget), atomically.
+
+    + source_url: the URL to fetch, on the host
+    + destination: path of the file on the host
+    + user: user to own the file
+    + group: group to own the file
+    + mode: permissions as octal digits: 644, '644' or '0644'
+    + cache_time: download again when the file is older than this many seconds
+      (by the host's clock); without it an existing file is never fetched again
+    + force: download every time, even when the file exists
+    """
+    mode = parse_mode(mode)
+    if cache_time is not None and (isinstance(cache_time, bool) or not isinstance(cache_time, (int, float))):
+        raise OperationError(f"cache_time must be a number of seconds, not {cache_time!r}")
+    info = host.fact.file(destination)
+    if info is False:
+        raise OperationError(f"{destination} exists and is not a file")
+
+    fetch = force or info is None
+    if not fetch and cache_time:
+        now = host.fact.date
+        fetch = now is None or info["mtime"] < now.timestamp() - cache_time
+
+    if not fetch:
+        yield from attribute_commands(destination, info, user, group, mode)
+        return
+    temp = temp_path(destination, "download")
+    yield download_command(source_url, temp)
+    yield from move_into_place(temp, destination, info is not None, user, group, mode)
+
+
+SED_FLAGS = set("gIi0123456789")
+
+
+@operation
+def replace(state, host, name, match, replace, flags=None):
+    """Replace text in a file with sed, wherever a basic regular expression matches.
+
+    + name: path of the remote file
+    + match: basic regular expression (sed's and grep's) to find
+    + replace: replacement text; ``&`` and ``\\1`` refer to the match as in sed
+    + flags: sed flags of the substitution: 'g' (every match in a line, not just the
+      first), 'i' (ignore case), a number (only that match)
+
+    Nothing is done when no line matches, so a replacement that the expression matches
+    again (replacing ``a`` with ``aa``) changes the file on every deploy.
+    """
+    flags = flags or ""
+    if not isinstance(flags, str) or not set(flags) <= SED_FLAGS:
+        raise OperationError(f"unsupported flags {flags!r}: use g, i or a number")
+    if not isinstance(match, str) or not match:
+        raise OperationError("match must be a non-empty regular expression")
+    ignore_case = "i" in flags or "I" in flags
+    matches = host.fact.find_in_file(*((name, match, True) if ignore_case else (name, match)))
+    # None: the file is not there now; it may be by the time this runs.
+    if matches == []:
+        return
+    expression = f"s/{sed_escape(match)}/{sed_escape(str(replace), newlines=True)}/{flags}"
+    yield f"sed -i {quote(expression)} {path_arg(name)}"
+
+
+def local_tree(source: str) -> tuple[list[str], list[str]]:
+    """Directories and files under `source`, relative to it, sorted."""
+    directories, files_found = [], []
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, source)
+        if relative != ".":
+            directories.append(relative)
+        for filename in sorted(filenames):
+            files_found.append(os.path.normpath(os.path.join(relative, filename)))
+    return directories, files_found
+
+
+@operation
+def sync(state, host, source, destination, user=None, group=None, mode=None, delete=False):
+    """Make a remote directory hold the files of a local directory (uploading changed
+    files only).
+
+    + source: local directory (relative paths are in the deploy directory)
+    + destination: remote directory, created when missing
+    + user: user to own the directories and files
+    + group: group to own the directories and files
+    + mode: permissions of the files as octal digits (directories keep theirs)
+    + delete: remove remote files, links and directories the source does not have
+    """
+    mode = parse_mode(mode)
+    local = local_path(state, source)
+    if not os.path.isdir(local):
+        raise OperationError(f"local directory not found: {local}")
+    destination = posixpath.normpath(str(destination))
+    directories, files_found = local_tree(local)
+
+    yield from directory.operation_function(state, host, destination, user=user, group=group)
+    for relative in directories:
+        remote = posixpath.join(destination, *relative.split(os.sep))
+        yield from directory.operation_function(state, host, remote, user=user, group=group)
+    wanted_files = set()
+    for relative in files_found:
+        remote = posixpath.join(destination, *relative.split(os.sep))
+        wanted_files.add(remote)
+        path = os.path.join(local, relative)
+        yield from upload_commands(host, path, sha1_of(path), remote, user, group, mode)
+
+    if not delete:
+        return
+    wanted_directories = {posixpath.join(destination, *d.split(os.sep)) for d in directories}
+    removed = []
+    for remote in sorted(host.fact.find_directories(destination) or []):
+        remote = posixpath.normpath(remote)
+        if remote == destination or remote in wanted_directories:
+            continue
+        if any(remote.startswith(parent + "/") for parent in removed):
+            continue
+        removed.append(remote)
+        yield f"rm -rf {path_arg(remote)}"
+    extra = set(host.fact.find_files(destination) or []) | set(host.fact.find_links(destination) or [])
+    for remote in sorted(posixpath.normpath(path) for path in extra):
+        if remote in wanted_files or any(remote.startswith(parent + "/") for parent in removed):
+            continue
+        yield f"rm -f {path_arg(remote)}"

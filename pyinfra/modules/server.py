@@ -1,12 +1,16 @@
-"""Shell commands, users and groups."""
+"""Shell commands and scripts, waiting for a port, users and groups."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
+import re
 
-from pyinfra.api import OperationError, operation, quote
+from pyinfra.api import FileUploadCommand, OperationError, operation, quote
 from pyinfra.modules import files
+from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, sha1_of, upload_commands
+from pyinfra.modules._packages import earlier_commands
 
 
 @operation
@@ -21,7 +25,55 @@ def shell(state, host, commands, chdir=None):
     for command in commands:
         if not isinstance(command, str):
             raise OperationError(f"a shell command must be a string, not {command!r}")
-        yield f"cd {files.path_arg(chdir)} && {command}" if chdir else command
+        yield f"cd {path_arg(chdir)} && {command}" if chdir else command
+
+
+@operation
+def script(state, host, filename, chdir=None):
+    """Upload a local script and run it on the host (it runs on every deploy).
+
+    + filename: local script (relative paths are in the deploy directory); it is made
+      executable, so a ``#!`` line chooses its interpreter
+    + chdir: directory to run the script in
+    """
+    path = local_path(state, filename)
+    if not os.path.isfile(path):
+        raise OperationError(f"local file not found: {path}")
+    sha1 = sha1_of(path)
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(path))
+    remote = f"/tmp/pyinfra-{sha1[:12]}-{base}"
+    yield FileUploadCommand(path, remote)
+    yield f"chmod +x {quote(remote)}"
+    yield f"cd {path_arg(chdir)} && {quote(remote)}" if chdir else quote(remote)
+    yield f"rm -f {quote(remote)}"
+
+
+def port_listening_check(port: int) -> str:
+    """A shell test that succeeds when something listens on TCP `port`."""
+    proc_pattern = f"^ *[0-9]+: [0-9A-F]+:{port:04X} [0-9A-F]+:[0-9A-F]+ 0A "
+    return (
+        f"if [ -r /proc/net/tcp ]; then grep -qE '{proc_pattern}' /proc/net/tcp /proc/net/tcp6 2>/dev/null;"
+        f" else netstat -an | grep LISTEN | grep -qE '[.:]{port}[[:space:]]'; fi"
+    )
+
+
+@operation
+def wait(state, host, port=None):
+    """Wait until something listens on a TCP port of the host.
+
+    + port: the port number
+
+    Nothing is done when the port is listening already and no earlier operation of this
+    deploy changes the host (one that does, a restart say, may close it for a while).
+    Bound the wait with the ``timeout`` global argument.
+    """
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise OperationError(f"port must be a TCP port number, not {port!r}")
+    if not earlier_commands(state, host) and port in (host.fact.listening_ports or []):
+        return
+    yield f"while ! {{ {port_listening_check(port)}; }}; do sleep 1; done"
 
 
 @operation
@@ -123,7 +175,7 @@ def user(
         keys_file = posixpath.join(ssh_dir, "authorized_keys")
         if delete_keys:
             content = "".join(f"{key.strip()}\n" for key in public_keys).encode()
-            yield from files.upload_commands(
+            yield from upload_commands(
                 host, content, hashlib.sha1(content).hexdigest(), keys_file, name, owner_group, "600"
             )
         else:
@@ -132,5 +184,5 @@ def user(
             )
             for key in public_keys:
                 key = key.strip()
-                pattern = f"^.*{files.escape_bre(key)}.*$"
-                yield from files.edit_line(host, keys_file, pattern, key)
+                pattern = f"^.*{escape_bre(key)}.*$"
+                yield from edit_line(host, keys_file, pattern, key)

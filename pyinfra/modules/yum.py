@@ -1,11 +1,17 @@
-"""Packages on RedHat-family hosts, with yum."""
+"""Packages, repositories and keys on RedHat-family hosts, with yum."""
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 import re
 
-from pyinfra.api import operation
-from pyinfra.modules._packages import ensure_packages
+from pyinfra.api import OperationError, operation, quote
+from pyinfra.modules import files
+from pyinfra.modules._files import upload_commands
+from pyinfra.modules._packages import download_once, ensure_packages, is_url
+
+KEY_DIR = "/etc/pki/rpm-gpg"
 
 
 def split_version(spec: str, installed: dict) -> tuple[str, str | None]:
@@ -25,24 +31,127 @@ def same_version(current: str, wanted: str) -> bool:
 
 
 @operation
+def key(state, host, key):
+    """Import an rpm signing key.
+
+    + key: URL of the key, or path of a key file on the host
+
+    A URL is downloaded once into /etc/pki/rpm-gpg and imported then; a file on the
+    host is imported on every deploy (rpm ignores a key it has).
+    """
+    if not key:
+        raise OperationError("key must be a URL or a path on the host")
+    key = str(key)
+    if is_url(key):
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        path = posixpath.join(KEY_DIR, f"RPM-GPG-KEY-pyinfra-{digest}")
+        downloads = list(files.download.operation_function(state, host, key, path))
+        if not downloads:
+            return
+        yield f"mkdir -p {KEY_DIR}"
+        yield from downloads
+        key = path
+    yield f"rpm --import {quote(key)}"
+
+
+@operation
+def repo(state, host, name, baseurl, present=True, description=None, gpgcheck=True, enabled=True):
+    """Add or remove a yum repository: the file /etc/yum.repos.d/<name>.repo.
+
+    + name: the repository's ID (and file name)
+    + baseurl: the repository's URL
+    + present: whether the repository should be configured
+    + description: its human name (defaults to ``name``)
+    + gpgcheck: check the packages' signatures
+    + enabled: whether yum uses it
+    """
+    if not re.fullmatch(r"[A-Za-z0-9._:-]+", str(name)):
+        raise OperationError(f"a repository ID is letters, digits and ._:- only, not {name!r}")
+    path = f"/etc/yum.repos.d/{name}.repo"
+    if not present:
+        yield from files.file.operation_function(state, host, path, present=False)
+        return
+    content = (
+        f"[{name}]\n"
+        f"name={description or name}\n"
+        f"baseurl={baseurl}\n"
+        f"enabled={1 if enabled else 0}\n"
+        f"gpgcheck={1 if gpgcheck else 0}\n"
+    ).encode()
+    yield from upload_commands(host, content, hashlib.sha1(content).hexdigest(), path)
+
+
+@operation
+def rpm(state, host, source, present=True):
+    """Install or remove an .rpm file, from a URL or a path on the host. Its
+    dependencies are installed by yum.
+
+    + source: URL of the .rpm (downloaded once to /tmp) or its path on the host
+    + present: whether the package should be installed (absent removes the package the
+      file holds)
+
+    Nothing is done when the very version the file holds is installed already.
+    """
+    source = str(source)
+    if is_url(source):
+        commands, path = download_once(state, host, source)
+        yield from commands
+    else:
+        path = source if "/" in source else f"./{source}"
+
+    info = host.fact.rpm_package(path)
+    installed = host.fact.rpm_packages or {}
+    if present:
+        if info is None or installed.get(info["name"]) != info["version"]:
+            yield f"yum install -y {quote(path)}"
+        return
+    if info is not None:
+        if info["name"] in installed:
+            yield f"yum remove -y {quote(info['name'])}"
+        return
+    yield (
+        f"n=$(rpm -qp --queryformat '%{{NAME}}' {quote(path)}) && if rpm -q \"$n\" >/dev/null 2>&1;"
+        f' then yum remove -y "$n"; fi'
+    )
+
+
+def update_commands(host):
+    updates = host.fact.yum_updates
+    if updates is None or updates:
+        yield "yum update -y"
+
+
+@operation
+def upgrade(state, host):
+    """Update every installed package (``yum update``) when updates are available."""
+    yield from update_commands(host)
+
+
+@operation
 def packages(state, host, packages=None, present=True, latest=False, upgrade=False, clean=False):
     """Install or remove rpm packages with yum.
 
     + packages: a package name or a list of them; ``name-version`` pins a version
     + present: whether the packages should be installed
-    + latest: upgrade installed packages (without a pinned version) to the newest
-    + upgrade: run ``yum update`` first (every package)
-    + clean: run ``yum clean all`` first
+    + latest: update installed packages (without a pinned version) when a newer
+      version is available
+    + upgrade: run ``yum update`` first (every package), when updates are available
+    + clean: run ``yum clean all`` first (on every deploy)
     """
     if clean:
         yield "yum clean all"
     if upgrade:
-        yield "yum update -y"
+        yield from update_commands(host)
+
+    def updatable(name: str) -> bool:
+        updates = host.fact.yum_updates
+        return updates is None or name in updates
+
     yield from ensure_packages(
         packages,
         host.fact.rpm_packages,
         present,
-        latest,
+        updatable if latest else False,
         split_version,
         same_version,
         install_command="yum install -y",

@@ -1,0 +1,64 @@
+"""Facts about Python packages installed with pip."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+
+from pyinfra.api import FactBase, quote
+
+PIP_LIST = "list --format=freeze --disable-pip-version-check"
+
+
+def parse_freeze(output) -> dict:
+    """{name: version} from "name==version" lines."""
+    packages = {}
+    for line in output:
+        name, sep, version = line.strip().partition("==")
+        if sep and name and not name.startswith("-"):
+            packages[name] = version
+    return packages
+
+
+class PipPackages(FactBase):
+    """Python packages installed for the system's pip (``pip``, else ``pip3``):
+    `{name: version}`. Empty without pip."""
+
+    command = (
+        f"if command -v pip >/dev/null 2>&1; then pip {PIP_LIST};"
+        f" elif command -v pip3 >/dev/null 2>&1; then pip3 {PIP_LIST}; fi"
+    )
+    default = dict
+
+    def process(self, output):
+        return parse_freeze(output)
+
+
+class PipVirtualenvPackages(FactBase):
+    """Python packages installed in a virtualenv: `{name: version}`. Empty when the
+    virtualenv does not exist."""
+
+    default = dict
+
+    def command(self, venv):
+        pip = quote(posixpath.join(str(venv), "bin", "pip"))
+        return f"{pip} {PIP_LIST}"
+
+    def process(self, output):
+        return parse_freeze(output)
+
+
+class PipUnmetRequirements(FactBase):
+    """The packages pip would install for a requirements file on the host (a dry run,
+    pip 22.2 or newer): a list of names, [] when every requirement is met. None when pip
+    cannot tell (older pip, a requirement it cannot find)."""
+
+    def command(self, pip, requirements):
+        return (
+            f"{quote(pip)} install --dry-run --quiet --disable-pip-version-check --report -"
+            f" -r {quote(requirements)}"
+        )
+
+    def process(self, output):
+        report = json.loads("\n".join(output))
+        return [item["metadata"]["name"] for item in report.get("install", [])]

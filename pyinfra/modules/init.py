@@ -1,0 +1,196 @@
+"""Services: init.d scripts (and their rc links), BSD rc.d, upstart and systemd."""
+
+from __future__ import annotations
+
+import re
+
+from pyinfra.api import OperationError, operation, quote
+from pyinfra.modules import files
+from pyinfra.modules._files import edit_line
+
+RC_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "S")
+
+
+def check_name(name) -> str:
+    name = str(name)
+    if not name or "/" in name or name in (".", ".."):
+        raise OperationError(f"not a service name: {name!r}")
+    return name
+
+
+def service_commands(action, status, running, restarted, reloaded, command):
+    """start / stop / restart / reload / any command, as the service's status asks.
+
+    `status`: True running, False stopped, None unknown (a start is tried, as the
+    service may not be installed yet when the deploy is built). `running=None` leaves
+    it as it is."""
+    if running and not status:
+        yield action("start")
+    elif running is False and status:
+        yield action("stop")
+    if status and running is not False:
+        if restarted:
+            yield action("restart")
+        elif reloaded:
+            yield action("reload")
+    if command:
+        yield action(command)
+
+
+def initd_action(name):
+    return lambda verb: f"/etc/init.d/{quote(name)} {quote(verb)}"
+
+
+def rc_links(host, name, levels, kinds="SK"):
+    """The links in /etc/rc<level>.d that start (S) or kill (K) the service."""
+    pattern = re.compile(rf"^[{kinds}]\d\d{re.escape(name)}$")
+    links = []
+    for level in levels:
+        for path in host.fact.find_links(f"/etc/rc{level}.d") or []:
+            if pattern.match(path.rsplit("/", 1)[-1]):
+                links.append(path)
+    return sorted(links)
+
+
+@operation
+def d(state, host, name, running=True, restarted=False, reloaded=False, enabled=None, command=None):
+    """Manage a service run by its /etc/init.d script.
+
+    + name: the script's name in /etc/init.d
+    + running: whether it should be running (None: leave it as it is)
+    + restarted: restart it (when it was running already)
+    + reloaded: reload it (when it was running already)
+    + enabled: True starts it at boot through /etc/rc?.d links (made with
+      ``init.d_enable``'s defaults when there are none), False removes those links
+    + command: another action of the script to run, like ``configtest``
+
+    A script without a ``status`` action cannot tell whether it runs: it is started
+    on every deploy when ``running`` is True.
+    """
+    name = check_name(name)
+    status = (host.fact.initd_status or {}).get(name)
+    yield from service_commands(initd_action(name), status, running, restarted, reloaded, command)
+    if enabled is True and not rc_links(host, name, ("2", "3", "4", "5"), "S"):
+        yield from d_enable.operation_function(state, host, name)
+    elif enabled is False:
+        for link in rc_links(host, name, RC_LEVELS):
+            yield f"rm -f {quote(link)}"
+
+
+def priority(value, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99:
+        raise OperationError(f"{label} must be a number from 0 to 99, not {value!r}")
+    return value
+
+
+def levels(values, label: str) -> list[str]:
+    if isinstance(values, (str, int)):
+        values = [values]
+    result = []
+    for value in values:
+        if str(value) not in RC_LEVELS:
+            raise OperationError(f"{label}: {value!r} is not a runlevel (0-6 or S)")
+        result.append(str(value))
+    return result
+
+
+@operation
+def d_enable(
+    state, host, name, start_priority=20, stop_priority=80, start_levels=(2, 3, 4, 5), stop_levels=(0, 1, 6)
+):
+    """Start an init.d service at boot: links /etc/rc<level>.d/S<priority><name> (and
+    K<priority><name> to stop it) to its script.
+
+    + name: the script's name in /etc/init.d
+    + start_priority: order among the services started, 0 to 99
+    + stop_priority: order among the services stopped, 0 to 99
+    + start_levels: runlevels to start it in
+    + stop_levels: runlevels to stop it in
+    """
+    name = check_name(name)
+    start_priority = priority(start_priority, "start_priority")
+    stop_priority = priority(stop_priority, "stop_priority")
+    target = f"/etc/init.d/{name}"
+    for level in levels(start_levels, "start_levels"):
+        link = f"/etc/rc{level}.d/S{start_priority:02d}{name}"
+        yield from files.link.operation_function(state, host, link, target)
+    for level in levels(stop_levels, "stop_levels"):
+        link = f"/etc/rc{level}.d/K{stop_priority:02d}{name}"
+        yield from files.link.operation_function(state, host, link, target)
+
+
+@operation
+def rc(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
+    """Manage a BSD service run by its /etc/rc.d script.
+
+    + name: the script's name in /etc/rc.d
+    + running: whether it should be running (None: leave it as it is)
+    + restarted: restart it (when it was running already)
+    + reloaded: reload it (when it was running already)
+    + command: another action of the script to run
+    + enabled: whether it starts at boot: ``rcctl enable``/``disable`` on OpenBSD,
+      ``<name>_enable="YES"``/``"NO"`` in /etc/rc.conf elsewhere
+    """
+    name = check_name(name)
+    status = (host.fact.rcd_status or {}).get(name)
+    action = lambda verb: f"/etc/rc.d/{quote(name)} {quote(verb)}"  # noqa: E731
+    yield from service_commands(action, status, running, restarted, reloaded, command)
+    if enabled is None:
+        return
+    current = (host.fact.rcd_enabled or {}).get(name.replace("-", "_"))
+    if bool(current) == enabled:
+        return
+    if host.fact.os == "OpenBSD":
+        yield f"rcctl {'enable' if enabled else 'disable'} {quote(name)}"
+    else:
+        variable = f"{name.replace('-', '_')}_enable"
+        setting = f'{variable}="{"YES" if enabled else "NO"}"'
+        yield from edit_line(host, "/etc/rc.conf", f"^{variable}=.*$", setting, replace=setting)
+
+
+@operation
+def upstart(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
+    """Manage an upstart job.
+
+    + name: the job's name (/etc/init/<name>.conf)
+    + running: whether it should be running (None: leave it as it is)
+    + restarted: restart it (when it was running already)
+    + reloaded: reload it (when it was running already)
+    + command: another initctl action to run for it
+    + enabled: False writes ``manual`` in /etc/init/<name>.override so it does not
+      start at boot; True removes that override
+    """
+    name = check_name(name)
+    status = (host.fact.upstart_status or {}).get(name)
+    action = lambda verb: f"initctl {quote(verb)} {quote(name)}"  # noqa: E731
+    yield from service_commands(action, status, running, restarted, reloaded, command)
+    override = f"/etc/init/{name}.override"
+    if enabled is False:
+        yield from edit_line(host, override, "^manual$", "manual")
+    elif enabled is True:
+        yield from edit_line(host, override, "^manual$", "manual", present=False)
+
+
+@operation
+def systemd(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
+    """Manage a systemd service.
+
+    + name: the unit's name (``nginx`` or ``nginx.service``)
+    + running: whether it should be running (None: leave it as it is)
+    + restarted: restart it (when it was running already)
+    + reloaded: reload it (when it was running already)
+    + command: another systemctl action to run for it
+    + enabled: whether it starts at boot (``systemctl enable``/``disable``)
+    """
+    name = check_name(name)
+    key = name[: -len(".service")] if name.endswith(".service") else name
+    status = (host.fact.systemd_status or {}).get(key)
+    action = lambda verb: f"systemctl {quote(verb)} {quote(name)}"  # noqa: E731
+    yield from service_commands(action, status, running, restarted, reloaded, command)
+    if enabled is None:
+        return
+    current = (host.fact.systemd_enabled or {}).get(key)
+    if enabled and not current:
+        yield f"systemctl enable {quote(name)}"
+    elif not enabled and current:
+        yield f"systemctl disable {quote(name)}"

@@ -1,0 +1,21 @@
+"""Python code run on the controller during the deploy."""
+
+from __future__ import annotations
+
+from pyinfra.api import FunctionCommand, OperationError, operation
+
+
+@operation
+def execute(state, host, callback, *args, **kwargs):
+    """Call a Python function on the machine running pyinfra when this operation's turn
+    comes in the deploy, once per host (it runs on every deploy).
+
+    + callback: the function, called as ``callback(state, host, *args, **kwargs)``
+    + args: further positional arguments for it
+    + kwargs: further keyword arguments for it
+
+    A ``PyinfraError`` it raises fails the host like a failed command.
+    """
+    if not callable(callback):
+        raise OperationError(f"callback must be a function, not {callback!r}")
+    yield FunctionCommand(callback, tuple(args), dict(kwargs))
