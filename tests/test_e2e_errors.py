@@ -79,6 +79,14 @@ def test_broken_inventory_group_data_and_config(pyinfra, deploy_dir, tmp_path):
             "inventories/production.py: group WEB: ('b', 'c') is not a host",
         ),
         ({"inventories/production.py": "WEB = [1]\n"}, "group WEB: 1 is not a host"),
+        ({"inventories/production.py": "WEB = 'a.net'\n"},
+         "group WEB is a str, not a list of hosts; write WEB = ['a.net']"),
+        ({"inventories/production.py": "WEB = {'a.net': 1}\n"}, "group WEB is a dict, not a list of hosts"),
+        ({"inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'}, 3)]\n"},
+         "('a', {'ssh_password': ***}, 3) is not a host"),
+        ({"inventories/production.py":
+          "WEB = [('a', {'ssh_password': 'hunter2'})]\nDB = [('a', {'ssh_password': 'hunter3'})]\n"},
+         "host a has conflicting values for 'ssh_password': '***' and '***'"),
         (
             {"inventories/production.py": "import nosuchmodule\nWEB = ['a']\n"},
             "production.py, line 1: ModuleNotFoundError",
@@ -102,6 +110,7 @@ def test_broken_inventory_group_data_and_config(pyinfra, deploy_dir, tmp_path):
         assert result.returncode == 1, (files, result.output)
         assert expected in result.stderr, (files, result.stderr)
         assert "Traceback" not in result.output
+        assert "hunter" not in result.output
         for name in files:
             (root / name).unlink()
 

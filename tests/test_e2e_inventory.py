@@ -21,7 +21,6 @@ def test_groups_all_and_inventory_named_group(pyinfra, deploy_dir):
             import os
             APP_SERVERS = ['a.net', ('b.net', {'some_key': True})]
             DB_SERVERS = ('b.net', 'c.net')
-            NOT_A_GROUP = 'x.net'
             lower_case = ['ignored.net']
             _PRIVATE = ['hidden.net']
         """,

@@ -70,29 +70,42 @@ def wrap_command(
     su_user: str | None = None,
     env: dict | None = None,
     timeout: float | None = None,
+    sudo_password: bool = False,
 ) -> str:
     """Wrap `command` so it runs under sh with env, as the asked user, stopped on the
-    host after `timeout` seconds (TERM, then KILL 5 s later)."""
+    host after `timeout` seconds (TERM, then KILL 5 s later).
+
+    With `sudo_password`, sudo reads the password from stdin (the caller sends it) and
+    the command itself reads nothing from there."""
     if env:
         exports = " ".join(f"{key}={quote(value)}" for key, value in env.items())
         command = f"export {exports}; {command}"
     command = "sh -c " + quote(command)
     if timeout:
         command = f"timeout -k 5 {math.ceil(timeout)} {command}"
+    if sudo and sudo_password:
+        command = "sh -c " + quote(command + " </dev/null")
+        return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt="")
     return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)
 
 
 def as_user(
-    command: str, sudo: bool = False, sudo_user: str | None = None, su_user: str | None = None
+    command: str,
+    sudo: bool = False,
+    sudo_user: str | None = None,
+    su_user: str | None = None,
+    sudo_prompt: str | None = None,
 ) -> str:
     """Run `command` (already a safe shell word list) through su and/or sudo.
 
-    sudo runs non-interactively (-n): a host whose sudo wants a password fails with a
-    message instead of hanging on a prompt nobody can answer.
+    Without `sudo_prompt`, sudo runs non-interactively (-n): a host whose sudo wants a
+    password fails with a message instead of hanging on a prompt nobody can answer.
+    With it, sudo reads a password from stdin (-S), showing that prompt on stderr.
     """
     if su_user:
         command = f"su {quote(su_user)} -s /bin/sh -c {quote(command)}"
     if sudo:
         user = f"-u {quote(sudo_user)} " if sudo_user else ""
-        command = f"sudo -H -n {user}{command}"
+        mode = "-n" if sudo_prompt is None else f"-S -p {quote(sudo_prompt)}"
+        command = f"sudo -H {mode} {user}{command}"
     return command

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pyinfra import hook
 from pyinfra.api.build import build as build_hosts
+from pyinfra.api.data import SECRET_KEYS
 from pyinfra.api.exceptions import PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.runner import connect_all, disconnect_all, run_operations
@@ -118,6 +119,23 @@ def report(state: State, printer: Printer) -> int:
     return 1 if failed else 0
 
 
+def interrupted_report(state: State, printer: Printer) -> None:
+    """After Ctrl-C: which hosts completed which operations."""
+    printer.phase("Interrupted: what each host completed")
+    for host in state.targets:
+        ops = state.ops_for_host(host)
+        done = [meta.name for meta, op in ops if op.status in ("success", "ignored")]
+        if state.results[host].failed:
+            printer.host_line(host, "Failed: " + (state.results[host].error or "").splitlines()[0], "red")
+        summary = f"completed {len(done)}/{len(ops)} operations"
+        if done:
+            summary += f", last: {done[-1]}"
+        remaining = [meta.name for meta, op in ops if op.status is None]
+        if remaining:
+            summary += f"; not run: {', '.join(remaining[:3])}" + (" ..." if len(remaining) > 3 else "")
+        printer.host_line(host, summary, "yellow")
+
+
 def make_state(deploy, options: Options, printer: Printer) -> State:
     config = deploy.config
     if options.parallel:
@@ -157,6 +175,8 @@ def run(options: Options, printer: Printer) -> int:
     deploys = [] if options.run else options.deploys
     deploy = load(options.inventory, deploys, options.override)
     state = make_state(deploy, options, printer)
+    for host in state.inventory:
+        printer.secrets.update(str(host.data.get(k)) for k in SECRET_KEYS if host.data.get(k))
     if options.debug_data:
         return modes.debug_data(state, printer)
     if options.facts:
@@ -193,7 +213,12 @@ def run(options: Options, printer: Printer) -> int:
             return 1 if state.failed_hosts() else 0
         call_hooks("before_deploy", state)
         printer.phase("Beginning operation run...")
-        completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
+        try:
+            completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
+        except KeyboardInterrupt:
+            printer.done_progress()
+            interrupted_report(state, printer)
+            raise
         if not completed:
             printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
         call_hooks("after_deploy", state)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pyinfra import hook
 from pyinfra.api.config import Config
+from pyinfra.api.data import SECRET_KEYS, mask
 from pyinfra.api.exceptions import InventoryError, UsageError
 from pyinfra.api.inventory import Inventory
 from pyinfra.api.loader import compile_file, exec_code, exec_file, user_namespace
@@ -19,6 +20,19 @@ from pyinfra.api.loader import compile_file, exec_code, exec_file, user_namespac
 
 def is_group_name(name: str) -> bool:
     return name.isupper() and not name.startswith("_")
+
+
+def masked_repr(entry) -> str:
+    """repr of an inventory entry with secret data values hidden."""
+    if isinstance(entry, (tuple, list)):
+        return repr(type(entry)(masked_repr_value(item) for item in entry)).replace("'<masked>'", "***")
+    return repr(entry)
+
+
+def masked_repr_value(item):
+    if isinstance(item, dict):
+        return {k: ("<masked>" if k in SECRET_KEYS else v) for k, v in item.items()}
+    return item
 
 
 def parse_host_entry(entry, group: str, path: str) -> tuple[str, dict]:
@@ -32,7 +46,7 @@ def parse_host_entry(entry, group: str, path: str) -> tuple[str, dict]:
     ):
         return entry[0], entry[1]
     raise InventoryError(
-        f"group {group.upper()}: {entry!r} is not a host; write 'hostname' or "
+        f"group {group.upper()}: {masked_repr(entry)} is not a host; write 'hostname' or "
         "('hostname', {'key': 'value'})",
         path,
     )
@@ -45,10 +59,15 @@ def load_inventory_file(path: str) -> tuple[dict[str, dict], dict[str, list[str]
     hosts: dict[str, dict] = {}
     groups: dict[str, list[str]] = {}
     for attr, value in namespace.items():
-        if not is_group_name(attr) or isinstance(value, (str, bytes)):
+        if not is_group_name(attr) or isinstance(value, (types.ModuleType, types.FunctionType, type)):
             continue
         if not isinstance(value, (list, tuple)):
-            continue
+            raise InventoryError(
+                f"group {attr} is a {type(value).__name__}, not a list of hosts; write {attr} = [{value!r}]"
+                if isinstance(value, str)
+                else f"group {attr} is a {type(value).__name__}, not a list of hosts",
+                path,
+            )
         members = []
         for entry in value:
             hostname, data = parse_host_entry(entry, attr, path)
@@ -56,7 +75,8 @@ def load_inventory_file(path: str) -> tuple[dict[str, dict], dict[str, list[str]
             for key, item in data.items():
                 if key in known and known[key] != item:
                     raise InventoryError(
-                        f"host {hostname} has conflicting values for {key!r}: {known[key]!r} and {item!r}",
+                        f"host {hostname} has conflicting values for {key!r}: "
+                        f"{mask(key, known[key])!r} and {mask(key, item)!r}",
                         path,
                     )
                 known[key] = item

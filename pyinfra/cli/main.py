@@ -10,6 +10,7 @@ import traceback
 import click
 
 from pyinfra import __version__
+from pyinfra.api.data import SECRET_KEYS
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.cli.output import ErrorLogHandler, Printer
 
@@ -71,6 +72,13 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--sudo-user", help="Run operations with sudo as this user.")
 @click.option("--su-user", help="Run operations through su as this user.")
 @click.option(
+    "--sudo-password",
+    prompt="sudo password (for all hosts)",
+    prompt_required=False,
+    hide_input=True,
+    help="Password for sudo (data sudo_password); alone, it is asked once.",
+)
+@click.option(
     "--data",
     "data_items",
     multiple=True,
@@ -101,6 +109,7 @@ def cli(
     sudo,
     sudo_user,
     su_user,
+    sudo_password,
     data_items,
 ):
     """Bring servers to the state described by deploy files, over SSH."""
@@ -112,7 +121,7 @@ def cli(
     machine = bool(facts or debug_data or debug_state)
     printer = Printer(verbose=verbose, machine=machine)
     logger = logging.getLogger("pyinfra")
-    logger.handlers[:] = [ErrorLogHandler()]
+    logger.handlers[:] = [ErrorLogHandler(printer)]
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
     logger.propagate = False
 
@@ -128,10 +137,12 @@ def cli(
         ("ssh_key", key),
         ("ssh_key_password", key_password),
         ("ssh_password", password),
+        ("sudo_password", sudo_password),
     ):
         if value is not None:
             override[name] = value
     override.update(parse_data(data_items))
+    printer.secrets.update(str(v) for k, v in override.items() if k in SECRET_KEYS and v)
 
     from pyinfra.cli.deploy import Options, run
 
@@ -157,7 +168,8 @@ def cli(
         code = run(options, printer)
     except PyinfraError as error:
         if debug:
-            traceback.print_exception(error.__cause__ or error)
+            cause = error.__cause__ or error
+            printer.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
         printer.error(str(error))
         code = error.exit_code
     except KeyboardInterrupt:

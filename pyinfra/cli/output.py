@@ -29,8 +29,16 @@ class Printer(Events):
         self.show_progress = sys.stderr.isatty()
         self._progress_shown = False
         self._op_progress = ("", 0, 0)
+        # Values never shown: passwords from the command line and from data.
+        self.secrets: set[str] = set()
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def echo(self, text: str, err: bool | None = None) -> None:
+        text = self.mask(text)
         if self._progress_shown:
             sys.stderr.write(CLEAR_LINE)
             self._progress_shown = False
@@ -41,7 +49,7 @@ class Printer(Events):
         if not self.show_progress:
             return
         columns = shutil.get_terminal_size((80, 20)).columns
-        sys.stderr.write(CLEAR_LINE + text[: columns - 1])
+        sys.stderr.write(CLEAR_LINE + self.mask(text)[: columns - 1])
         sys.stderr.flush()
         self._progress_shown = True
 
@@ -105,9 +113,13 @@ class Printer(Events):
 
 
 class ErrorLogHandler(logging.Handler):
-    """Engine log messages (warnings, debug with --debug) go to stderr."""
+    """Engine log messages (warnings, debug with --debug) go to stderr, masked."""
+
+    def __init__(self, printer: Printer):
+        super().__init__()
+        self.printer = printer
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
             return  # errors reach the user through the results, once
-        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        self.printer.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)

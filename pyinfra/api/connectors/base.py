@@ -11,10 +11,11 @@ from pyinfra.api.command import quote
 
 OutputCallback = Callable[[str, str], None]
 
-# At most this many lines of a command's output are kept per stream; the rest is
-# counted, shown when asked (-v) and dropped, so a command printing gigabytes cannot
-# exhaust the controller's memory.
-MAX_KEPT_LINES = 10000
+# At most this much of a command's output is kept per stream (its last lines); the
+# rest is shown when asked (-v) and dropped, so a command printing gigabytes cannot
+# exhaust the controller's memory. Longer lines are cut into pieces of MAX_LINE.
+MAX_KEPT_CHARS = 8 * 1024 * 1024
+MAX_LINE = 64 * 1024
 
 # Seconds allowed beyond a command's own timeout before the controller gives up on it
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
@@ -51,15 +52,43 @@ class CommandResult:
         return "\n".join(lines)
 
 
-def read_lines(stream: IO[bytes], kept: list[str], name: str, on_output: OutputCallback | None):
+class OutputLines(list):
+    """The lines of one output stream, keeping a bounded tail; `dropped` counts the
+    lines let go."""
+
+    def __init__(self):
+        super().__init__()
+        self.chars = 0
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        self.append(line)
+        self.chars += len(line) + 1
+        if self.chars > MAX_KEPT_CHARS and len(self) > 1:
+            # Drop a quarter at a time: one slice deletion instead of one per line.
+            count, freed = 0, 0
+            while count < len(self) - 1 and self.chars - freed > MAX_KEPT_CHARS * 3 // 4:
+                freed += len(self[count]) + 1
+                count += 1
+            del self[:count]
+            self.chars -= freed
+            self.dropped += count
+
+
+def decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def read_lines(stream: IO[bytes], kept: OutputLines, name: str, on_output: OutputCallback | None):
     """Read a byte stream to its end, decoding with replacement, keeping a bounded tail."""
-    for raw in stream:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    while True:
+        raw = stream.readline(MAX_LINE)
+        if not raw:
+            return
+        line = decode(raw)
         if on_output:
             on_output(name, line)
-        kept.append(line)
-        if len(kept) > MAX_KEPT_LINES:
-            del kept[: len(kept) - MAX_KEPT_LINES]
+        kept.add(line)
 
 
 def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output) -> threading.Thread:

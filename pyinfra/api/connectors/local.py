@@ -9,7 +9,7 @@ import subprocess
 import gevent
 
 from pyinfra.api.command import wrap_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, read_lines, start_reader
+from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
 
 
 class LocalConnector(Connector):
@@ -19,7 +19,10 @@ class LocalConnector(Connector):
     def run_shell_command(
         self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
     ) -> CommandResult:
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout)
+        password = self.host.data.sudo_password if sudo else None
+        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        if password:
+            stdin = password.encode() + b"\n" + (stdin or b"")
         process = subprocess.Popen(
             ["sh", "-c", wrapped],
             stdin=subprocess.PIPE,
@@ -27,8 +30,8 @@ class LocalConnector(Connector):
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        stdout: list[str] = []
-        stderr: list[str] = []
+        stdout = OutputLines()
+        stderr = OutputLines()
         callback = self.output_callback()
         if stdin is not None:
             process.stdin.write(stdin)

@@ -13,7 +13,7 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import as_user, quote, wrap_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, read_lines, start_reader
+from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
 from pyinfra.api.exceptions import ConnectError
 
@@ -163,8 +163,12 @@ class SSHConnector(Connector):
         shell = self._shells.get(identity)
         if shell is None or not shell.alive:
             sudo, sudo_user, su_user = identity
-            start = as_user("sh", sudo=sudo, sudo_user=sudo_user, su_user=su_user)
-            shell = RemoteShell(self._open_channel(), start)
+            password = self.host.data.sudo_password if sudo else None
+
+            def start(command: str, prompt: str | None) -> str:
+                return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt=prompt)
+
+            shell = RemoteShell(self._open_channel(), start, password, timeout=self.config.TIMEOUT)
             self._shells[identity] = shell
         return shell
 
@@ -182,10 +186,13 @@ class SSHConnector(Connector):
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
 
     def _run_in_channel(self, command, sudo, sudo_user, su_user, env, timeout, stdin) -> CommandResult:
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout)
+        password = self.host.data.sudo_password if sudo else None
+        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        if password:
+            stdin = password.encode() + b"\n" + (stdin or b"")
         channel = self._open_channel()
-        stdout: list[str] = []
-        stderr: list[str] = []
+        stdout = OutputLines()
+        stderr = OutputLines()
         callback = self.output_callback()
         timed_out = False
         try:

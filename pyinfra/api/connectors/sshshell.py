@@ -14,7 +14,8 @@ import uuid
 
 import gevent
 
-from pyinfra.api.connectors.base import GRACE, MAX_KEPT_LINES, CommandResult
+from pyinfra.api.command import quote
+from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode
 
 
 class ShellDied(Exception):
@@ -26,15 +27,49 @@ class ShellDied(Exception):
 
 
 class RemoteShell:
-    def __init__(self, channel, start_command: str):
+    """`identity(command)` wraps the shell's start for sudo/su; with `sudo_password`,
+    sudo is given it when (and only when) it asks."""
+
+    def __init__(self, channel, identity, sudo_password: str | None = None, timeout: float = 10):
         self.channel = channel
-        channel.exec_command(start_command)
-        self.stdout = channel.makefile("rb")
-        self.stderr = channel.makefile_stderr("rb")
         self.token = uuid.uuid4().hex
         self.count = 0
         self.alive = True
         self.lock = threading.Lock()
+        if sudo_password is None:
+            channel.exec_command(identity("sh", None))
+            self.stdout = channel.makefile("rb")
+            self.stderr = channel.makefile_stderr("rb")
+            return
+        prompt, ready = f"pyinfra-sudo-{self.token}", f"pyinfra-ready-{self.token}"
+        channel.exec_command(identity(f"sh -c {quote(f'echo {ready} >&2; exec sh')}", prompt + "\n"))
+        self.stdout = channel.makefile("rb")
+        self.stderr = channel.makefile_stderr("rb")
+        self._sudo_handshake(prompt, ready, sudo_password, timeout)
+
+    def _sudo_handshake(self, prompt: str, ready: str, password: str, timeout: float) -> None:
+        errors = OutputLines()
+        asked = 0
+        try:
+            with gevent.Timeout(timeout):
+                while True:
+                    line = decode(self.stderr.readline(MAX_LINE))
+                    if line == ready:
+                        return
+                    if line == prompt:
+                        asked += 1
+                        if asked > 1:
+                            errors.add("sudo: incorrect password")
+                            break
+                        self.channel.sendall(password.encode() + b"\n")
+                    elif line or not self.channel.eof_received:
+                        errors.add(line)
+                    else:
+                        break
+        except gevent.Timeout:
+            errors.add("sudo: no answer while starting")
+        self.close()
+        raise ShellDied(CommandResult("sudo", 1, OutputLines(), errors))
 
     def run(self, script: str, label: str, timeout: float | None, on_output) -> CommandResult:
         """Run `script` (shell text, its stdin already redirected) and wait for its marker."""
@@ -42,8 +77,8 @@ class RemoteShell:
             self.count += 1
             marker = f"__pyinfra_{self.token}_{self.count}__"
             payload = f"{script}\nprintf '%s %s\\n' '{marker}' \"$?\"\nprintf '%s\\n' '{marker}' >&2\n"
-            stdout: list[str] = []
-            stderr: list[str] = []
+            stdout = OutputLines()
+            stderr = OutputLines()
             status: list[int] = []
             self.channel.sendall(payload.encode())
             reader = threading.Thread(
@@ -64,31 +99,43 @@ class RemoteShell:
                 raise ShellDied(CommandResult(label, code, stdout, stderr))
             return CommandResult(label, status[0], stdout, stderr)
 
-    def _read(self, stream, marker: str, kept: list[str], status, name: str, on_output) -> None:
+    def _read(self, stream, marker: str, kept: OutputLines, status, name: str, on_output) -> None:
+        """Read lines up to the marker. A line longer than MAX_LINE arrives in pieces;
+        the end of a piece is held back while it could be the start of the marker."""
         marker_bytes = marker.encode()
+        carry = b""
         while True:
-            raw = stream.readline()
-            if not raw:
+            chunk = stream.readline(MAX_LINE)
+            if not chunk:
+                if carry:
+                    self._emit(carry, kept, name, on_output)
                 return
-            index = raw.find(marker_bytes)
+            data, carry = carry + chunk, b""
+            index = data.find(marker_bytes)
             if index >= 0:
                 # Output that did not end with a newline shares the marker's line.
-                raw, tail = raw[:index], raw[index + len(marker_bytes) :]
+                before, tail = data[:index], data[index + len(marker_bytes) :]
                 if status is not None:
                     try:
                         status.append(int(tail.strip() or b"-1"))
                     except ValueError:
                         status.append(-1)
-                if not raw:
-                    return
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if on_output:
-                on_output(name, line)
-            kept.append(line)
-            if len(kept) > MAX_KEPT_LINES:
-                del kept[: len(kept) - MAX_KEPT_LINES]
-            if index >= 0:
+                if before:
+                    self._emit(before, kept, name, on_output)
                 return
+            if not data.endswith(b"\n"):
+                keep = min(len(data), len(marker_bytes))
+                data, carry = data[:-keep], data[-keep:]
+                if not data:
+                    continue
+            self._emit(data, kept, name, on_output)
+
+    @staticmethod
+    def _emit(raw: bytes, kept: OutputLines, name: str, on_output) -> None:
+        line = decode(raw)
+        if on_output:
+            on_output(name, line)
+        kept.add(line)
 
     def close(self) -> None:
         self.alive = False
