@@ -19,7 +19,7 @@ MAX_LINE = 64 * 1024
 
 # Seconds allowed beyond a command's own timeout before the controller gives up on it
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
-GRACE = 10
+GRACE = 5
 
 
 @dataclass

@@ -7,6 +7,7 @@ import io
 import os
 import socket
 import threading
+import time
 import uuid
 
 import gevent
@@ -174,7 +175,7 @@ class SSHConnector(Connector):
 
     def _run_in_shell(self, identity, script: str, label: str, timeout) -> CommandResult:
         try:
-            return self._shell(identity).run(script, label, timeout, self.output_callback())
+            return self._shell(identity).run(script, label, timeout, self.output_callback(), self.wait)
         except ShellDied as died:
             # The shell could not start (sudo refused) or the connection went away.
             if not self.client.get_transport() or not self.client.get_transport().is_active():
@@ -201,14 +202,21 @@ class SSHConnector(Connector):
                 channel.sendall(stdin)
             channel.shutdown_write()
             reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback)
+
+            def read_all() -> int:
+                read_lines(channel.makefile("rb"), stdout, "stdout", callback)
+                reader.join()
+                return channel.recv_exit_status()
+
+            work = gevent.spawn(read_all)
             try:
-                with gevent.Timeout(timeout + GRACE if timeout else None):
-                    read_lines(channel.makefile("rb"), stdout, "stdout", callback)
-                    reader.join()
-                    exit_code = channel.recv_exit_status()
-            except gevent.Timeout:
-                timed_out = True
-                exit_code = -1
+                finished = self.wait(work, timeout + GRACE if timeout else None)
+            finally:
+                work.kill()
+            if finished:
+                exit_code = work.value
+            else:
+                timed_out, exit_code = True, -1
         except (paramiko.SSHException, OSError, EOFError) as error:
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
@@ -216,6 +224,34 @@ class SSHConnector(Connector):
             channel.close()
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
+
+    def wait(self, work, timeout: float | None) -> bool:
+        """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every
+        TIMEOUT seconds without an end, the server must answer a keepalive within
+        TIMEOUT: a host that stalls fails instead of hanging the run."""
+        deadline = time.monotonic() + timeout if timeout else None
+        interval = self.config.TIMEOUT
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            work.join(interval if left is None else min(interval, left))
+            if work.ready():
+                if work.exception is not None:
+                    raise work.exception
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            if not self._answers(interval):
+                self.connected = False
+                raise ConnectError(f"{self.host.name} stopped answering (no reply within {interval}s)")
+
+    def _answers(self, seconds: float) -> bool:
+        transport = self.client.get_transport() if self.client else None
+        if transport is None or not transport.is_active():
+            return False
+        with gevent.Timeout(seconds, False):
+            transport.global_request("keepalive@openssh.com", wait=True)
+            return True
+        return False
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
         if self.config.SSH_TRANSPORT == "shell" and self._shell_uploads:

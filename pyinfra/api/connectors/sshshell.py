@@ -71,8 +71,10 @@ class RemoteShell:
         self.close()
         raise ShellDied(CommandResult("sudo", 1, OutputLines(), errors))
 
-    def run(self, script: str, label: str, timeout: float | None, on_output) -> CommandResult:
-        """Run `script` (shell text, its stdin already redirected) and wait for its marker."""
+    def run(self, script: str, label: str, timeout: float | None, on_output, wait) -> CommandResult:
+        """Run `script` (shell text, its stdin already redirected) and wait for its marker.
+        `wait(greenlet, seconds)` waits for the reading to end (False: out of time) and
+        raises when the connection stops answering meanwhile."""
         with self.lock:
             self.count += 1
             marker = f"__pyinfra_{self.token}_{self.count}__"
@@ -86,11 +88,20 @@ class RemoteShell:
             )
             reader.daemon = True
             reader.start()
+
+            def read_all() -> None:
+                self._read(self.stdout, marker, stdout, status, "stdout", on_output)
+                reader.join()
+
+            work = gevent.spawn(read_all)
             try:
-                with gevent.Timeout(timeout + GRACE if timeout else None):
-                    self._read(self.stdout, marker, stdout, status, "stdout", on_output)
-                    reader.join()
-            except gevent.Timeout:
+                finished = wait(work, timeout + GRACE if timeout else None)
+            except BaseException:
+                work.kill()
+                self.close()
+                raise
+            if not finished:
+                work.kill()
                 self.close()
                 return CommandResult(label, -1, stdout, stderr, timed_out=True)
             if not status:
