@@ -382,3 +382,50 @@ def hang_server(host="127.0.0.1"):
         for conn in accepted:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def session_pids(address, port):
+    """Pids of the sshd processes serving connections made to `address`:`port` (the
+    server side of each TCP connection whose local end is that address)."""
+    wanted = "{}:{:04X}".format(
+        "".join("{:02X}".format(int(part)) for part in reversed(address.split("."))), port
+    )
+    inodes = set()
+    with open("/proc/net/tcp") as handle:
+        next(handle)
+        for line in handle:
+            fields = line.split()
+            if fields[1] == wanted and fields[3] == "01":  # ESTABLISHED
+                inodes.add(fields[9])
+    pids = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    pids.add(int(pid))
+        except OSError:
+            continue
+    own = os.getpid()
+    result = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as handle:
+                if handle.read().strip().startswith("sshd") and pid != own:
+                    result.append(pid)
+        except OSError:
+            pass
+    return sorted(result)
+
+
+def signal_sessions(address, port, signum):
+    """Send `signum` to the sshd processes serving `address`; returns their pids."""
+    pids = session_pids(address, port)
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    return pids

@@ -233,9 +233,7 @@ class FactRequest:
 
 def sudo_failed(result) -> bool:
     """sudo refused before running anything (needs a password, not allowed, missing)."""
-    first = result.stderr[0] if result.stderr else ""
-    return (
-        first.startswith("sudo:")
-        or "sudo: not found" in first
-        or (result.exit_code == 127 and "sudo" in first)
+    return any(
+        line.startswith("sudo:") or "sudo: not found" in line or line.startswith("Sorry, try again")
+        for line in result.stderr[:5]
     )

@@ -118,7 +118,8 @@ def operation(func: Callable) -> Callable:
             raise
         finally:
             host.op_kwargs = {}
-        return state.add_operation(host, key, name, location, commands, global_kwargs)
+        position = tuple(reversed(frames))
+        return state.add_operation(host, key, name, location, commands, global_kwargs, position)
 
     decorated.is_operation = True
     decorated.operation_function = func

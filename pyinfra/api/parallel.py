@@ -15,4 +15,9 @@ def map_hosts(parallel: int | None, hosts: Iterable, function: Callable[[Any], A
     if len(hosts) == 1:
         return [function(hosts[0])]
     pool = gevent.pool.Pool(size=parallel or None)
-    return list(pool.imap(function, hosts))
+    try:
+        return list(pool.imap(function, hosts))
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: stop the other hosts' greenlets too.
+        pool.kill(block=False)
+        raise

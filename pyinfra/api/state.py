@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ class OperationMeta:
     name: str
     location: str
     global_kwargs: dict[str, Any]
+    # (file, line) of each user frame of the call, outermost first: the tie-breaker of
+    # the run order where hosts' own orders do not decide.
+    position: tuple = ()
+    seen: int = 0
 
 
 @dataclass
@@ -67,8 +72,11 @@ class State:
         self.config = config or Config()
         self.deploy_dir = deploy_dir
         self.facts = FactCache(self)
-        self.op_order: list[str] = []
         self.op_meta: dict[str, OperationMeta] = {}
+        # Run-order constraints: operation -> operations that must come after it.
+        self._op_next: dict[str, set[str]] = {}
+        self._host_last: dict[Host, str] = {}
+        self._order: list[str] | None = None
         self.host_ops: dict[Host, dict[str, HostOperation]] = {h: {} for h in inventory}
         self.results: dict[Host, HostResult] = {h: HostResult() for h in inventory}
         # Hosts this run works on (after --limit); the others are never touched.
@@ -111,21 +119,67 @@ class State:
         location: str,
         commands: list[Command],
         global_kwargs: dict,
+        position: tuple = (),
     ) -> HostOperation:
-        """Record `host`'s commands for an operation, keeping the host's own order: an
-        operation already placed before this host's previous one becomes a new one."""
+        """Record `host`'s commands for an operation.
+
+        Every host's own order is a constraint on the deploy's order. When an existing
+        operation cannot come after this host's previous one without breaking another
+        host's order (a cycle), this host gets a new operation instead."""
         ops = self.host_ops[host]
-        last_index = self.op_order.index(next(reversed(ops))) if ops else -1
+        last = self._host_last.get(host)
         base_key, variant = key, 1
-        while key in ops or (key in self.op_meta and self.op_order.index(key) < last_index):
+        while key in ops or (last is not None and key in self.op_meta and self._reaches(key, last)):
             variant += 1
             key = f"{base_key}#{variant}"
         if key not in self.op_meta:
-            self.op_meta[key] = OperationMeta(key, name, location, global_kwargs)
-            self.op_order.append(key)
+            self.op_meta[key] = OperationMeta(key, name, location, global_kwargs, position, len(self.op_meta))
+            self._op_next[key] = set()
+        if last is not None and key not in self._op_next[last]:
+            self._op_next[last].add(key)
+        self._host_last[host] = key
+        self._order = None
         host_op = HostOperation(commands, global_kwargs)
         ops[key] = host_op
         return host_op
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """True when `goal` must come after `start` already."""
+        seen, todo = {start}, [start]
+        while todo:
+            for following in self._op_next[todo.pop()]:
+                if following == goal:
+                    return True
+                if following not in seen:
+                    seen.add(following)
+                    todo.append(following)
+        return start == goal
+
+    @property
+    def op_order(self) -> list[str]:
+        """Operations in run order: every host's own order kept; where hosts do not
+        decide, by where the deploy calls them (file lines, through includes), then by
+        the order they were first seen."""
+        if self._order is None:
+            waiting = {key: 0 for key in self.op_meta}
+            for following in self._op_next.values():
+                for key in following:
+                    waiting[key] += 1
+            ready = [
+                (self.op_meta[k].position, self.op_meta[k].seen, k) for k, n in waiting.items() if n == 0
+            ]
+            heapq.heapify(ready)
+            order = []
+            while ready:
+                key = heapq.heappop(ready)[2]
+                order.append(key)
+                for following in self._op_next[key]:
+                    waiting[following] -= 1
+                    if waiting[following] == 0:
+                        meta = self.op_meta[following]
+                        heapq.heappush(ready, (meta.position, meta.seen, following))
+            self._order = order
+        return self._order
 
     def ops_for_host(self, host: Host) -> list[tuple[OperationMeta, HostOperation]]:
         ops = self.host_ops[host]

@@ -4,10 +4,12 @@ and turn any error into one clear message and an exit code, in this one place.""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import traceback
 
 import click
+import gevent
 
 from pyinfra import __version__
 from pyinfra.api.data import SECRET_KEYS
@@ -164,6 +166,14 @@ def cli(
         debug_data=debug_data,
         debug_state=debug_state,
     )
+    main = gevent.getcurrent()
+
+    def interrupt() -> None:
+        # Ctrl-C reaches whichever greenlet runs at that moment; deliver it to the
+        # main one, which owns the summary and the clean-up.
+        main.throw(KeyboardInterrupt)
+
+    gevent.signal_handler(signal.SIGINT, interrupt)
     try:
         code = run(options, printer)
     except PyinfraError as error:

@@ -76,7 +76,7 @@ class OutputLines(list):
 
 
 def decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    return raw.decode("utf-8", errors="replace").removesuffix("\n")
 
 
 def read_lines(stream: IO[bytes], kept: OutputLines, name: str, on_output: OutputCallback | None):
