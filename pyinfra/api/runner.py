@@ -139,6 +139,12 @@ def _run_no_wait(state: State, events: Events) -> bool:
     return not state.too_many_failed()
 
 
+# Handshakes in flight at once. Key exchange costs CPU on both ends: started all at once
+# on hundreds of hosts, each would take long enough to run past TIMEOUT, which counts
+# from the start of that host's own attempt.
+CONNECT_AT_ONCE = 64
+
+
 def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None) -> None:
     """Connect every targeted host at once; a host that cannot be reached is failed.
     `on_progress(done, total)` is called as hosts finish."""
@@ -159,7 +165,8 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
         if on_progress:
             on_progress(done[0], len(hosts))
 
-    map_hosts(state.config.PARALLEL, hosts, connect)
+    parallel = min(state.config.PARALLEL or CONNECT_AT_ONCE, CONNECT_AT_ONCE)
+    map_hosts(parallel, hosts, connect)
 
 
 def disconnect_all(state: State) -> None:

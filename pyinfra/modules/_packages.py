@@ -74,11 +74,18 @@ def is_url(source: str) -> bool:
     return urlparse(str(source)).scheme in ("http", "https", "ftp")
 
 
+# Downloaded packages stay here, so a deploy does not fetch them again. Installing
+# packages needs root, and a directory only root writes to is safe from planted links.
+DOWNLOAD_DIR = "/var/cache/pyinfra"
+
+
 def download_once(state, host, url: str):
-    """Download `url` to a path named after it in /tmp (once): (commands, path)."""
-    digest = hashlib.sha1(url.encode()).hexdigest()[:12]
-    base = re.sub(r"[^A-Za-z0-9._+-]", "_", posixpath.basename(urlparse(url).path)) or "download"
-    path = f"/tmp/pyinfra-{digest}-{base}"
+    """Download `url` once into DOWNLOAD_DIR, named after it: (commands, path)."""
     from pyinfra.modules import files
 
-    return files.download.operation_function(state, host, url, path), path
+    digest = hashlib.sha1(url.encode()).hexdigest()[:12]
+    base = re.sub(r"[^A-Za-z0-9._+-]", "_", posixpath.basename(urlparse(url).path)) or "download"
+    path = posixpath.join(DOWNLOAD_DIR, f"{digest}-{base}")
+    commands = list(files.directory.operation_function(state, host, DOWNLOAD_DIR, mode=700))
+    commands += list(files.download.operation_function(state, host, url, path))
+    return commands, path

@@ -176,7 +176,7 @@ def deb(state, host, source, present=True):
     """Install or remove a .deb file, from a URL or a path on the host. Its dependencies
     are installed by apt-get.
 
-    + source: URL of the .deb (downloaded once to /tmp) or its path on the host
+    + source: URL of the .deb (downloaded once to /var/cache/pyinfra) or its path on the host
     + present: whether the package should be installed (absent removes the package the
       file holds)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import re
 
 import jinja2
 
@@ -241,6 +242,8 @@ def download(
     + force: download every time, even when the file exists
     """
     mode = parse_mode(mode)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", str(source_url)):
+        raise OperationError(f"source_url must be a URL (like https://...), not {source_url!r}")
     if cache_time is not None and (isinstance(cache_time, bool) or not isinstance(cache_time, (int, float))):
         raise OperationError(f"cache_time must be a number of seconds, not {cache_time!r}")
     info = host.fact.file(destination)

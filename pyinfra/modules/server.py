@@ -30,7 +30,8 @@ def shell(state, host, commands, chdir=None):
 
 @operation
 def script(state, host, filename, chdir=None):
-    """Upload a local script and run it on the host (it runs on every deploy).
+    """Upload a local script to the home directory and run it on the host, then
+    remove it (it runs on every deploy).
 
     + filename: local script (relative paths are in the deploy directory); it is made
       executable, so a ``#!`` line chooses its interpreter
@@ -41,7 +42,10 @@ def script(state, host, filename, chdir=None):
         raise OperationError(f"local file not found: {path}")
     sha1 = sha1_of(path)
     base = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(path))
-    remote = f"/tmp/pyinfra-{sha1[:12]}-{base}"
+    # In the home directory, not /tmp: nobody else can plant a link at a name one can
+    # predict from the script's content.
+    home = host.fact.home or "/tmp"
+    remote = posixpath.join(home, f".pyinfra-{sha1[:12]}-{base}")
     yield FileUploadCommand(path, remote)
     yield f"chmod +x {quote(remote)}"
     yield f"cd {path_arg(chdir)} && {quote(remote)}" if chdir else quote(remote)

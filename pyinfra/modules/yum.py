@@ -86,7 +86,7 @@ def rpm(state, host, source, present=True):
     """Install or remove an .rpm file, from a URL or a path on the host. Its
     dependencies are installed by yum.
 
-    + source: URL of the .rpm (downloaded once to /tmp) or its path on the host
+    + source: URL of the .rpm (downloaded once to /var/cache/pyinfra) or its path on the host
     + present: whether the package should be installed (absent removes the package the
       file holds)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
@@ -100,7 +101,7 @@ def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output) -> th
     return thread
 
 
-class Connector:
+class Connector(ABC):
     """connect, run a shell command, put a file, close."""
 
     def __init__(self, host, config, on_output: Callable | None = None):
@@ -109,9 +110,10 @@ class Connector:
         self.on_output = on_output
         self.connected = False
 
-    def connect(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def connect(self) -> None: ...
 
+    @abstractmethod
     def run_shell_command(
         self,
         command: str,
@@ -121,9 +123,9 @@ class Connector:
         env: dict | None = None,
         timeout: float | None = None,
         stdin: bytes | None = None,
-    ) -> CommandResult:
-        raise NotImplementedError
+    ) -> CommandResult: ...
 
+    @abstractmethod
     def put_file(
         self,
         src: str | bytes,
@@ -131,8 +133,7 @@ class Connector:
         sudo: bool = False,
         sudo_user: str | None = None,
         su_user: str | None = None,
-    ) -> CommandResult:
-        raise NotImplementedError
+    ) -> CommandResult: ...
 
     def close(self) -> None:
         self.connected = False
