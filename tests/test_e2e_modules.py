@@ -236,7 +236,8 @@ def test_shell_script_and_python_execute_run_each_time(pyinfra, deploy_dir, tmp_
     applied(pyinfra("127.0.0.2", "deploy.py", cwd=root))
     once = ["shell", f"script in {tmp_path}", "python 127.0.0.2 called!"]
     assert log.read_text().splitlines() == once
-    assert not [p for p in os.listdir("/tmp") if p.startswith("pyinfra-") and p.endswith("-hello.sh")]
+    home = pwd.getpwnam("root").pw_dir
+    assert not [p for p in os.listdir(home) if p.startswith(".pyinfra-") and p.endswith("-hello.sh")]
     applied(pyinfra("127.0.0.2", "deploy.py", cwd=root))
     assert log.read_text().splitlines() == once * 2
 
@@ -470,3 +471,47 @@ def test_init_d_service_and_links(pyinfra, deploy_dir, tmp_path):
             if os.path.lexists(link):
                 os.remove(link)
         os.remove(script)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            "files.directory('/tmp/x', mode='u+rwx')",
+            "files.directory(): mode 'u+rwx' is not an octal file mode",
+        ),
+        ("files.put('files/none.conf', '/tmp/x')", "files.put(): local file not found: "),
+        ("files.template('templates/broken.jn2', '/tmp/x')", "files.template(): template "),
+        ("files.sync('files/nosuch', '/tmp/x')", "files.sync(): local directory not found: "),
+        ("server.script('nosuch.sh')", "server.script(): local file not found: "),
+        ("server.wait(port='http')", "server.wait(): port must be a TCP port number, not 'http'"),
+        (
+            "apt.packages('nano', lastest=True)",
+            "apt.packages(): got an unexpected keyword argument 'lastest'",
+        ),
+        (
+            "git.repo('/srv/repo.git', '/tmp/x', ssh_keyscan=True)",
+            "git.repo(): ssh_keyscan needs an SSH source",
+        ),
+    ],
+)
+def test_bad_arguments_fail_before_anything_runs(pyinfra, deploy_dir, tmp_path, call, message):
+    marker = tmp_path / "ran"
+    root = deploy_dir(
+        {
+            "templates/broken.jn2": "line one\n{{ host.name }\n",
+            "deploy.py": f"""
+            from pyinfra.modules import apt, files, git, server
+            server.shell('touch {marker}')
+
+            {call}
+        """,
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 1, result.output
+    assert f"deploy.py, line 4: {message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert not marker.exists(), "nothing may run when the deploy cannot be built"
+    if "template" in call:
+        assert "broken.jn2, line 2" in result.stderr
