@@ -98,8 +98,8 @@ def levels(values, label: str) -> list[str]:
 def d_enable(
     state, host, name, start_priority=20, stop_priority=80, start_levels=(2, 3, 4, 5), stop_levels=(0, 1, 6)
 ):
-    """Start an init.d service at boot: links /etc/rc<level>.d/S<priority><name> (and
-    K<priority><name> to stop it) to its script.
+    """Start an init.d service at boot: links ``/etc/rc<level>.d/S<priority><name>``
+    (and ``K<priority><name>`` to stop it) to its script.
 
     + name: the script's name in /etc/init.d
     + start_priority: order among the services started, 0 to 99
@@ -152,12 +152,12 @@ def rc(state, host, name, running=True, restarted=False, reloaded=False, command
 def upstart(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
     """Manage an upstart job.
 
-    + name: the job's name (/etc/init/<name>.conf)
+    + name: the job's name (``/etc/init/<name>.conf``)
     + running: whether it should be running (None: leave it as it is)
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
     + command: another initctl action to run for it
-    + enabled: False writes ``manual`` in /etc/init/<name>.override so it does not
+    + enabled: False writes ``manual`` in ``/etc/init/<name>.override`` so it does not
       start at boot; True removes that override
     """
     name = check_name(name)

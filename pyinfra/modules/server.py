@@ -120,7 +120,7 @@ def user(
 
     + name: name of the user
     + present: whether the user should exist (absent removes the user, not its home)
-    + home: home directory (a new user gets /home/<name> when not given)
+    + home: home directory (a new user gets ``/home/<name>`` when not given)
     + shell: login shell
     + group: primary group
     + groups: supplementary groups, replacing the ones the user is in

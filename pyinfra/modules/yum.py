@@ -56,7 +56,7 @@ def key(state, host, key):
 
 @operation
 def repo(state, host, name, baseurl, present=True, description=None, gpgcheck=True, enabled=True):
-    """Add or remove a yum repository: the file /etc/yum.repos.d/<name>.repo.
+    """Add or remove a yum repository: the file ``/etc/yum.repos.d/<name>.repo``.
 
     + name: the repository's ID (and file name)
     + baseurl: the repository's URL
