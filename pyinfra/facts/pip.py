@@ -49,14 +49,15 @@ class PipVirtualenvPackages(FactBase):
 
 
 class PipUnmetRequirements(FactBase):
-    """The packages pip would install for a requirements file on the host (a dry run,
-    pip 22.2 or newer): a list of names, [] when every requirement is met. None when pip
-    cannot tell (older pip, a requirement it cannot find)."""
+    """The packages pip would install for a requirements file on the host (a dry run
+    without an index, pip 22.2 or newer): a list of names, [] when every requirement is
+    met. None when pip cannot tell (older pip, a requirement only an index has)."""
 
     def command(self, pip, requirements):
+        # No index: met requirements need none, and an unmet one is all we need to know.
         return (
-            f"{quote(pip)} install --dry-run --quiet --disable-pip-version-check --report -"
-            f" -r {quote(requirements)}"
+            f"{quote(pip)} install --dry-run --no-index --quiet --disable-pip-version-check"
+            f" --report - -r {quote(requirements)}"
         )
 
     def process(self, output):
