@@ -414,3 +414,22 @@ def test_fail_percent_counts_hosts_that_failed_to_connect(pyinfra, deploy_dir, t
     assert result.returncode == 1
     assert "too many hosts failed to connect" in result.output
     assert not list(tmp_path.glob("ran-*"))
+
+
+def test_function_argument_is_one_operation_across_hosts(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir({
+        "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
+        "deploy.py": f"""
+            from pyinfra.modules import python
+
+            def note(state, host):
+                open('{tmp_path}/' + host.name, 'w').write('ran')
+
+            python.execute(note)
+        """,
+    })
+    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert result.output.count("Starting operation: Python/Execute") == 1
+    assert "0x" not in result.output
+    assert sorted(p.name for p in tmp_path.glob("127.*")) == ["127.0.0.2", "127.0.0.3"]

@@ -16,6 +16,10 @@ logger = logging.getLogger("pyinfra")
 
 FACTS: dict[str, type["FactBase"]] = {}
 
+# Seconds a fact's command may take (a host that stops answering fails sooner: see the
+# connector's keepalive check).
+FACT_TIMEOUT = 300
+
 
 def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -204,10 +208,14 @@ class FactCache:
                 sudo=sudo,
                 sudo_user=sudo_user,
                 su_user=su_user,
-                timeout=self.state.config.TIMEOUT * 6 or None,
+                timeout=FACT_TIMEOUT,
             )
         except ConnectError as error:
             self.state.fail_host(host, str(error))
+            return fact.default_value()
+        if result.timed_out:
+            # Never guess: a fact taken as absent would make operations act on it.
+            self.state.fail_host(host, f"fact {fact.name} did not answer within {FACT_TIMEOUT}s")
             return fact.default_value()
         if not result.ok and sudo_failed(result):
             self.state.fail_host(host, "sudo failed: " + " ".join(result.stderr).strip())

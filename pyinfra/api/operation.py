@@ -56,10 +56,22 @@ def render(value: Any, variables: dict) -> Any:
     return value
 
 
+def stable(value: Any) -> Any:
+    """`value` with functions replaced by their qualified names: a function defined in a
+    deploy file is a new object on each host, yet the same argument."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}".lstrip(".")
+    if isinstance(value, (list, tuple)):
+        return type(value)(stable(v) for v in value)
+    if isinstance(value, dict):
+        return {k: stable(v) for k, v in value.items()}
+    return value
+
+
 def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
     module = func.__module__.rsplit(".", 1)[-1]
-    words = [repr(a) if not isinstance(a, str) else a for a in args]
-    words += [f"{k}={v}" for k, v in kwargs.items()]
+    words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
+    words += [f"{k}={stable(v)}" for k, v in kwargs.items()]
     label = f"{module.title()}/{func.__name__.title()}"
     return f"{label} ({', '.join(words)})" if words else label
 
@@ -94,7 +106,7 @@ def operation(func: Callable) -> Callable:
         except TypeError as error:
             raise located(OperationTypeError(f"{where}{full_name}(): {error}")) from None
 
-        key_source = repr((frames, name, args, sorted(kwargs.items())))
+        key_source = repr(stable((frames, name, args, sorted(kwargs.items()))))
         key = hashlib.sha1(key_source.encode()).hexdigest()[:16]
         if name is None:
             name = operation_name(func, args, kwargs)

@@ -8,16 +8,14 @@ import gevent.pool
 
 
 def map_hosts(parallel: int | None, hosts: Iterable, function: Callable[[Any], Any]) -> list:
-    """Call `function(host)` for every host, at most `parallel` at once; results in order."""
+    """Call `function(host)` for every host, at most `parallel` at once; results in order.
+
+    The work always runs in greenlets of its own, even for one host, so the caller only
+    ever waits in gevent: Ctrl-C delivered there never lands inside paramiko's locks.
+    On an interruption the workers are not killed (that too would break those locks):
+    closing the connections ends them."""
     hosts = list(hosts)
     if not hosts:
         return []
-    if len(hosts) == 1:
-        return [function(hosts[0])]
     pool = gevent.pool.Pool(size=parallel or None)
-    try:
-        return list(pool.imap(function, hosts))
-    except BaseException:
-        # Interrupted (Ctrl-C) or failed: stop the other hosts' greenlets too.
-        pool.kill(block=False)
-        raise
+    return list(pool.imap(function, hosts))

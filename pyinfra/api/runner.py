@@ -170,6 +170,9 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
 
 
 def disconnect_all(state: State) -> None:
+    """Close every connection; a close that does not finish in 5 s is abandoned, so
+    leaving (even after Ctrl-C) never hangs."""
     for host in state.inventory:
         if host.connector is not None:
-            host.connector.close()
+            with gevent.Timeout(5, False):
+                host.connector.close()

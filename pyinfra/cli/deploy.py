@@ -216,6 +216,7 @@ def run(options: Options, printer: Printer) -> int:
         try:
             completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
         except KeyboardInterrupt:
+            printer.silenced = True
             printer.done_progress()
             interrupted_report(state, printer)
             raise

@@ -174,6 +174,9 @@ def cli(
         main.throw(KeyboardInterrupt)
 
     gevent.signal_handler(signal.SIGINT, interrupt)
+    if not debug:
+        # Errors reach the user through results; no greenlet tracebacks on stderr.
+        gevent.get_hub().exception_stream = None
     try:
         code = run(options, printer)
     except PyinfraError as error:

@@ -31,6 +31,8 @@ class Printer(Events):
         self._op_progress = ("", 0, 0)
         # Values never shown: passwords from the command line and from data.
         self.secrets: set[str] = set()
+        # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
+        self.silenced = False
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
@@ -91,11 +93,15 @@ class Printer(Events):
         self.progress(f"[{phase}] {done}/{total} hosts done")
 
     def operation_start(self, meta, hosts) -> None:
+        if self.silenced:
+            return
         self.phase(f"Starting operation: {meta.name}")
         self._op_progress = (meta.name, 0, len(hosts))
         self.progress(f"[run] {meta.name}: 0/{len(hosts)} hosts done")
 
     def host_operation_done(self, host, meta, op) -> None:
+        if self.silenced:
+            return
         if op.status == "success":
             if op.changed:
                 self.host_line(host, "Success (changed)", "green")

@@ -212,7 +212,9 @@ class SSHConnector(Connector):
             try:
                 finished = self.wait(work, timeout + GRACE if timeout else None)
             finally:
-                work.kill()
+                # Closing the channel ends the reading (EOF); killing a greenlet
+                # inside paramiko's locks would break them.
+                channel.close()
             if finished:
                 exit_code = work.value
             else:

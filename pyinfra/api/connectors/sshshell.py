@@ -97,11 +97,9 @@ class RemoteShell:
             try:
                 finished = wait(work, timeout + GRACE if timeout else None)
             except BaseException:
-                work.kill()
-                self.close()
+                self.close()  # the reading ends on EOF (no kill: see ssh.py)
                 raise
             if not finished:
-                work.kill()
                 self.close()
                 return CommandResult(label, -1, stdout, stderr, timed_out=True)
             if not status:
