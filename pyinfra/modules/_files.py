@@ -65,7 +65,11 @@ def sha1_of(path: str) -> str:
 def temp_path(remote: str, tag: str) -> str:
     """A hidden temporary path beside `remote`: the same filesystem, so `mv` is atomic."""
     directory, base = posixpath.split(remote)
-    return posixpath.join(directory, f".{base}.pyinfra-{tag}")
+    suffix = f".pyinfra-{tag}"
+    # Stay within NAME_MAX (255 bytes): shorten the name part, never splitting a character.
+    room = 255 - 1 - len(suffix.encode())
+    base = base.encode()[:room].decode("utf-8", errors="ignore")
+    return posixpath.join(directory, f".{base}{suffix}")
 
 
 def move_into_place(temp: str, remote: str, exists: bool, user=None, group=None, mode=None):
