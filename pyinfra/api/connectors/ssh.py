@@ -212,7 +212,7 @@ class SSHConnector(Connector):
             return self._shell(identity).run(script, label, timeout, self.output_callback(), self.wait)
         except ShellDied as died:
             # The shell could not start (sudo refused) or the connection went away.
-            if not self.client.get_transport() or not self.client.get_transport().is_active():
+            if not self._answers(self.config.TIMEOUT):
                 self.connected = False
                 raise ConnectError(f"connection to {self.host.name} lost")
             return died.result
@@ -251,6 +251,9 @@ class SSHConnector(Connector):
                 channel.close()
             if finished:
                 exit_code = work.value
+                if exit_code == -1 and not self._answers(self.config.TIMEOUT):
+                    # The channel ended without a status: the connection went away.
+                    raise EOFError("no exit status")
             else:
                 timed_out, exit_code = True, -1
         except (paramiko.SSHException, OSError, EOFError) as error:
@@ -286,7 +289,8 @@ class SSHConnector(Connector):
             return False
         with gevent.Timeout(seconds, False):
             transport.global_request("keepalive@openssh.com", wait=True)
-            return True
+            # It returns early, without a reply, when the transport closes.
+            return transport.is_active()
         return False
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
