@@ -25,6 +25,12 @@ CLI_DIR = os.path.join(PACKAGE_DIR, "cli") + os.sep
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def compiled(source: str) -> jinja2.Template:
+    """A string argument compiled once, rendered for every host."""
+    return _jinja.from_string(source)
+
+
 def user_frames() -> list[tuple[str, int]]:
     """(file, line) of every frame of the user's code in the current call stack: where
     the operation was called from, through includes and helper functions. The walk
@@ -45,7 +51,7 @@ def render(value: Any, variables: dict) -> Any:
     """Render jinja2 in strings, inside lists, tuples and dicts too."""
     if isinstance(value, str):
         if "{{" in value or "{%" in value:
-            return _jinja.from_string(value).render(variables)
+            return compiled(value).render(variables)
         return value
     if isinstance(value, list):
         return [render(v, variables) for v in value]

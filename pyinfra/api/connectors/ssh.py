@@ -118,6 +118,8 @@ class SSHConnector(Connector):
         }
         if data.ssh_key:
             kwargs["key_filename"] = os.path.expanduser(data.ssh_key)
+            if not os.path.isfile(kwargs["key_filename"]):
+                raise ConnectError(f"ssh_key file not found: {kwargs['key_filename']}")
             kwargs["look_for_keys"] = False
         if data.ssh_key_password:
             kwargs["passphrase"] = data.ssh_key_password
