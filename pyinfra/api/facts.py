@@ -8,6 +8,7 @@ import difflib
 import inspect
 import logging
 import re
+import uuid
 from typing import Any
 
 from pyinfra.api.exceptions import FactError
@@ -33,6 +34,9 @@ class FactBase:
     name: str = ""
     default: Any = None
     requires_command: str | None = None
+    # Facts taking the same arguments that operations usually read next: they are read
+    # in the same round trip and cached (sha1_file -> file for uploads).
+    prefetch: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -170,7 +174,11 @@ class FactCache:
         key = (name, args, sudo, sudo_user, su_user)
         cached = self.values.setdefault(host, {})
         if key not in cached:
-            request = FactRequest(host, fact, command, sudo, sudo_user, su_user)
+            companions = []
+            for other_name in fact.prefetch:
+                other = get_fact_class(other_name)()
+                companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
+            request = FactRequest(host, fact, command, sudo, sudo_user, su_user, companions)
             if self.batcher is not None and self.batcher.owns(host):
                 value = self.batcher.request(host, request)
             else:
@@ -193,44 +201,98 @@ class FactCache:
         map_hosts(self.state.config.PARALLEL, hosts, read)
 
     def read(self, request: "FactRequest") -> Any:
-        return self._read(
-            request.host, request.fact, request.command, request.sudo, request.sudo_user, request.su_user
-        )
+        """Run a request's command (with its companions, in the same round trip) and
+        return the fact's value; companions' values go into the cache."""
+        host, fact = request.host, request.fact
+        logger.debug("[%s] reading fact %s: %s", host.name, fact.name, request.command)
+        companions = [
+            (other, command, key)
+            for other, command, key in request.companions
+            if key not in self.values.get(host, {})
+        ]
+        command = request.command
+        if companions:
+            separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
+            command = "\n".join(
+                f'{{ {part}\n}}; echo "{separator} $?"' for part in [command] + [c for _, c, _ in companions]
+            )
+        result = self._run(request, command)
+        if result is None:
+            return fact.default_value()
+        if not companions:
+            return self._value(host, fact, result.exit_code, result.stdout)
+        outputs = split_outputs(result.stdout, separator)
+        if len(outputs) != len(companions) + 1:
+            self.state.fail_host(host, f"fact {fact.name}: output cut short")
+            return fact.default_value()
+        for (other, _, key), (code, lines) in zip(companions, outputs[1:]):
+            self.values.setdefault(host, {})[key] = self._value(host, other, code, lines)
+        code, lines = outputs[0]
+        return self._value(host, fact, code, lines)
 
-    def _read(self, host, fact: FactBase, command: str, sudo, sudo_user, su_user) -> Any:
+    def _run(self, request: "FactRequest", command: str):
+        """The command's result, or None when the host failed (and is marked so)."""
         from pyinfra.api.exceptions import ConnectError
 
+        host = request.host
         if not host.connected:
-            return fact.default_value()
+            return None
         try:
             result = host.connector.run_shell_command(
                 command,
-                sudo=sudo,
-                sudo_user=sudo_user,
-                su_user=su_user,
+                sudo=request.sudo,
+                sudo_user=request.sudo_user,
+                su_user=request.su_user,
                 timeout=FACT_TIMEOUT,
             )
         except ConnectError as error:
             self.state.fail_host(host, str(error))
-            return fact.default_value()
+            return None
         if result.timed_out:
             # Never guess: a fact taken as absent would make operations act on it.
-            self.state.fail_host(host, f"fact {fact.name} did not answer within {FACT_TIMEOUT}s")
-            return fact.default_value()
+            self.state.fail_host(host, f"fact {request.fact.name} did not answer within {FACT_TIMEOUT}s")
+            return None
         if not result.ok and sudo_failed(result):
             self.state.fail_host(host, "sudo failed: " + " ".join(result.stderr).strip())
-            return fact.default_value()
+            return None
+        if getattr(result.stdout, "dropped", 0):
+            self.state.fail_host(host, f"fact {request.fact.name}: output too large to read whole")
+            return None
+        return result
+
+    def _value(self, host, fact: FactBase, exit_code: int, lines: list[str]) -> Any:
         try:
-            return fact.value(result.exit_code, result.stdout)
+            return fact.value(exit_code, lines)
         except Exception as error:  # a parser meeting output it does not know
             logger.debug("fact %s output not understood on %s: %s", fact.name, host.name, error)
             return fact.default_value()
 
 
-class FactRequest:
-    __slots__ = ("host", "fact", "command", "sudo", "sudo_user", "su_user")
+def split_outputs(lines: list[str], separator: str) -> list[tuple[int, list[str]]]:
+    """Cut combined output at separator lines ("<separator> <status>")."""
+    outputs: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    for line in lines:
+        index = line.find(separator)
+        if index < 0:
+            current.append(line)
+            continue
+        if index > 0:
+            current.append(line[:index])  # output that did not end with a newline
+        try:
+            code = int(line[index + len(separator) :].strip())
+        except ValueError:
+            code = -1
+        outputs.append((code, current))
+        current = []
+    return outputs
 
-    def __init__(self, host, fact, command, sudo, sudo_user, su_user):
+
+class FactRequest:
+    __slots__ = ("host", "fact", "command", "sudo", "sudo_user", "su_user", "companions")
+
+    def __init__(self, host, fact, command, sudo, sudo_user, su_user, companions=()):
+        self.companions = companions
         self.host = host
         self.fact = fact
         self.command = command

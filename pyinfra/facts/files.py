@@ -79,6 +79,9 @@ class Link(FactBase):
 class Sha1File(FactBase):
     """The SHA1 (hex) of a file's content, None when it is absent or unreadable."""
 
+    # Uploads compare the content, then the owner and mode: one round trip for both.
+    prefetch = ("file",)
+
     def command(self, name):
         # Reading stdin keeps the file name out of the output, whatever it contains.
         return f"sha1sum < {quote(name)}"
