@@ -89,3 +89,37 @@ def download_once(state, host, url: str):
     commands = list(files.directory.operation_function(state, host, DOWNLOAD_DIR, mode=700))
     commands += list(files.download.operation_function(state, host, url, path))
     return commands, path
+
+
+def package_file(
+    state,
+    host,
+    source,
+    present: bool,
+    info: Callable,
+    installed: dict | None,
+    install: Callable[[str], str],
+    remove: Callable[[str], str],
+    remove_by_file: Callable[[str], str],
+):
+    """Commands installing or removing the package a .deb/.rpm file holds (shared by
+    apt.deb and yum.rpm). `info(path)` reads the file's {name, version} fact;
+    `remove_by_file(path)` removes its package when the file is only on the host later."""
+    source = str(source)
+    if is_url(source):
+        commands, path = download_once(state, host, source)
+        yield from commands
+    else:
+        path = source if "/" in source else f"./{source}"
+    details = info(path)
+    installed = installed or {}
+    if present:
+        if details is None or installed.get(details["name"]) != details["version"]:
+            yield install(quote(path))
+        return
+    if details is not None:
+        if details["name"] in installed:
+            yield remove(quote(details["name"]))
+        return
+    # The file is not on the host yet (downloaded above): its package is known then.
+    yield remove_by_file(quote(path))

@@ -9,7 +9,7 @@ import re
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.facts.apt import parse_sources_list_line
 from pyinfra.modules._files import edit_line, escape_bre, path_arg
-from pyinfra.modules._packages import download_once, earlier_commands, ensure_packages, is_url
+from pyinfra.modules._packages import earlier_commands, ensure_packages, is_url, package_file
 
 APT_GET = "DEBIAN_FRONTEND=noninteractive apt-get"
 # Keep changed config files and take new defaults without asking: nobody can answer.
@@ -182,27 +182,19 @@ def deb(state, host, source, present=True):
 
     Nothing is done when the very version the file holds is installed already.
     """
-    source = str(source)
-    if is_url(source):
-        commands, path = download_once(state, host, source)
-        yield from commands
-    else:
-        path = source if "/" in source else f"./{source}"
-
-    info = host.fact.deb_package(path)
-    installed = host.fact.deb_packages or {}
-    if present:
-        if info is None or installed.get(info["name"]) != info["version"]:
-            yield f"{APT_GET} install -y {DPKG_OPTIONS} {quote(path)}"
-        return
-    if info is not None:
-        if info["name"] in installed:
-            yield f"{APT_GET} remove -y {quote(info['name'])}"
-        return
-    # The file is not on the host yet (downloaded above): its package is known then.
-    yield (
-        f"n=$(dpkg-deb -f {quote(path)} Package) && if dpkg-query -W -f '${{Status}}' \"$n\" 2>/dev/null"
-        f' | grep -q " installed$"; then {APT_GET} remove -y "$n"; fi'
+    yield from package_file(
+        state,
+        host,
+        source,
+        present,
+        info=host.fact.deb_package,
+        installed=host.fact.deb_packages,
+        install=lambda path: f"{APT_GET} install -y {DPKG_OPTIONS} {path}",
+        remove=lambda name: f"{APT_GET} remove -y {name}",
+        remove_by_file=lambda path: (
+            f"n=$(dpkg-deb -f {path} Package) && if dpkg-query -W -f '${{Status}}' \"$n\" 2>/dev/null"
+            f' | grep -q " installed$"; then {APT_GET} remove -y "$n"; fi'
+        ),
     )
 
 

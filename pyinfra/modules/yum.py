@@ -9,7 +9,7 @@ import re
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.modules import files
 from pyinfra.modules._files import upload_commands
-from pyinfra.modules._packages import download_once, ensure_packages, is_url
+from pyinfra.modules._packages import ensure_packages, is_url, package_file
 
 KEY_DIR = "/etc/pki/rpm-gpg"
 
@@ -92,26 +92,19 @@ def rpm(state, host, source, present=True):
 
     Nothing is done when the very version the file holds is installed already.
     """
-    source = str(source)
-    if is_url(source):
-        commands, path = download_once(state, host, source)
-        yield from commands
-    else:
-        path = source if "/" in source else f"./{source}"
-
-    info = host.fact.rpm_package(path)
-    installed = host.fact.rpm_packages or {}
-    if present:
-        if info is None or installed.get(info["name"]) != info["version"]:
-            yield f"yum install -y {quote(path)}"
-        return
-    if info is not None:
-        if info["name"] in installed:
-            yield f"yum remove -y {quote(info['name'])}"
-        return
-    yield (
-        f"n=$(rpm -qp --queryformat '%{{NAME}}' {quote(path)}) && if rpm -q \"$n\" >/dev/null 2>&1;"
-        f' then yum remove -y "$n"; fi'
+    yield from package_file(
+        state,
+        host,
+        source,
+        present,
+        info=host.fact.rpm_package,
+        installed=host.fact.rpm_packages,
+        install=lambda path: f"yum install -y {path}",
+        remove=lambda name: f"yum remove -y {name}",
+        remove_by_file=lambda path: (
+            f"n=$(rpm -qp --queryformat '%{{NAME}}' {path}) && if rpm -q \"$n\" >/dev/null 2>&1;"
+            f' then yum remove -y "$n"; fi'
+        ),
     )
 
 
