@@ -84,7 +84,7 @@ def test_facts_lists_every_fact():
 
 def test_debug_data_shows_layers_without_connecting(pyinfra, deploy_dir):
     root = deploy_dir({
-        "inventories/production.py": INVENTORY.replace("127.0.0", "10.255.255"),
+        "inventories/production.py": INVENTORY.replace("127.0.0", "127.9.9"),
         "group_data/all.py": "env = 'dev'\nssh_password = 'hunter2'\nlevel = 'all'\n",
         "group_data/app_servers.py": "level = 'app'\n",
         "deploy.py": "\n",
@@ -93,7 +93,7 @@ def test_debug_data_shows_layers_without_connecting(pyinfra, deploy_dir):
                      "flag=true", cwd=root, port=False)
     assert result.returncode == 0, result.output
     data = json.loads(result.stdout)
-    host = data["10.255.255.3"]
+    host = data["127.9.9.3"]
     assert host["groups"] == ["app_servers", "all", "production"]
     assert host["data"]["level"] == {"value": "app", "source": "app_servers"}
     assert host["data"]["role"] == {"value": "primary", "source": "host"}
@@ -101,7 +101,7 @@ def test_debug_data_shows_layers_without_connecting(pyinfra, deploy_dir):
     assert host["data"]["flag"] == {"value": True, "source": "override"}
     assert host["data"]["ssh_password"]["value"] == "***"
     assert "hunter2" not in result.output
-    assert data["10.255.255.4"]["data"]["level"]["source"] == "all"
+    assert data["127.9.9.4"]["data"]["level"]["source"] == "all"
 
 
 def test_debug_state_prints_operations_without_running(pyinfra, deploy_dir, tmp_path):

@@ -21,7 +21,8 @@ def run_broken(pyinfra, deploy_dir, tmp_path, files, *extra):
             "from pyinfra.modules import server\nserver.shell('x'\n",
             "deploy.py, line 2: syntax error",
         ),
-        ("from pyinfra.modules import server\n\nserver.shel('true')\n", "deploy.py, line 3"),
+        ("from pyinfra.modules import server\n\nserver.shel('true')\n",
+         "deploy.py, line 3: unknown operation server.shel (did you mean: server.shell?)"),
         (
             "from pyinfra.modules import files\nfiles.file('/x', colour='red')\n",
             "deploy.py, line 2: files.file(): got an unexpected keyword argument 'colour'",

@@ -11,15 +11,18 @@ def unknown_operation(module_name: str):
     AttributeError from deep inside Python."""
 
     def __getattr__(name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
         from pyinfra.api.exceptions import OperationError
+
+        class UnknownOperation(OperationError, AttributeError):
+            pass
 
         module = sys.modules[module_name]
         ops = [n for n, v in vars(module).items() if getattr(v, "is_operation", False)]
         close = difflib.get_close_matches(name, ops, n=3)
         short = module_name.rsplit(".", 1)[-1]
         hint = f" (did you mean: {', '.join(f'{short}.{c}' for c in close)}?)" if close else ""
-        raise OperationError(f"unknown operation {short}.{name}{hint}")
+        raise UnknownOperation(f"unknown operation {short}.{name}{hint}")
 
     return __getattr__

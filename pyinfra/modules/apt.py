@@ -8,6 +8,7 @@ import re
 
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.facts.apt import parse_sources_list_line
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import edit_line, escape_bre, path_arg
 from pyinfra.modules._packages import earlier_commands, ensure_packages, is_url, package_file
 
@@ -262,3 +263,6 @@ def upgrade_commands(host, fresh_lists: bool):
     upgrades = host.fact.apt_upgrades
     if fresh_lists or upgrades is None or upgrades:
         yield f"{APT_GET} upgrade -y {DPKG_OPTIONS}"
+
+
+__getattr__ = unknown_operation(__name__)

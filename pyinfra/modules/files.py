@@ -14,6 +14,7 @@ import re
 import jinja2
 
 from pyinfra.api import OperationError, operation, quote
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import (
     attribute_commands,
     download_command,
@@ -353,3 +354,6 @@ def sync(state, host, source, destination, user=None, group=None, mode=None, del
         if remote in wanted_files or any(remote.startswith(parent + "/") for parent in removed):
             continue
         yield f"rm -f {path_arg(remote)}"
+
+
+__getattr__ = unknown_operation(__name__)

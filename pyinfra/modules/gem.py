@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import operation
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._packages import ensure_packages
 
 
@@ -37,3 +38,6 @@ def packages(state, host, packages=None, present=True, latest=False):
         remove_command="gem uninstall --all --executables --ignore-dependencies",
         upgrade_command="gem update",
     )
+
+
+__getattr__ = unknown_operation(__name__)

@@ -6,7 +6,10 @@ import posixpath
 import re
 
 from pyinfra.api import OperationError, operation, quote
-from pyinfra.modules import files
+from pyinfra.modules import (
+    files,
+    unknown_operation,  # noqa: E402
+)
 from pyinfra.modules._files import path_arg
 
 
@@ -90,3 +93,6 @@ def repo(
             yield from files.directory.operation_function(
                 state, host, target, user=user, group=group, recursive=True
             )
+
+
+__getattr__ = unknown_operation(__name__)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import OperationError, operation, quote
-from pyinfra.modules import files
+from pyinfra.modules import (
+    files,
+    unknown_operation,  # noqa: E402
+)
 from pyinfra.modules._files import edit_line
 
 RC_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "S")
@@ -194,3 +197,6 @@ def systemd(state, host, name, running=True, restarted=False, reloaded=False, co
         yield f"systemctl enable {quote(name)}"
     elif not enabled and current:
         yield f"systemctl disable {quote(name)}"
+
+
+__getattr__ = unknown_operation(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import operation
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import path_arg
 from pyinfra.modules._packages import ensure_packages
 
@@ -48,3 +49,6 @@ def packages(state, host, packages=None, present=True, latest=False, directory=N
         remove_command=f"{prefix} uninstall{scope}",
         upgrade_command=f"{prefix} update{scope}",
     )
+
+
+__getattr__ = unknown_operation(__name__)

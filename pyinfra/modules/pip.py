@@ -6,6 +6,7 @@ import posixpath
 import re
 
 from pyinfra.api import operation, quote
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import path_arg
 from pyinfra.modules._packages import ensure_packages
 
@@ -74,3 +75,6 @@ def packages(state, host, packages=None, present=True, latest=False, requirement
         remove_command=f"{pip} uninstall --yes",
         upgrade_command=f"{pip} install --upgrade",
     )
+
+
+__getattr__ = unknown_operation(__name__)

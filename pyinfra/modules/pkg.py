@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import operation, quote
+from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._packages import ensure_packages
 from pyinfra.modules.yum import split_version
 
@@ -36,3 +37,6 @@ def packages(state, host, packages=None, present=True, pkg_path=None):
         remove_command=remove,
         upgrade_command=install,
     )
+
+
+__getattr__ = unknown_operation(__name__)

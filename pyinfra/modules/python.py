@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import FunctionCommand, OperationError, operation
+from pyinfra.modules import unknown_operation  # noqa: E402
 
 
 @operation
@@ -19,3 +20,6 @@ def execute(state, host, callback, *args, **kwargs):
     if not callable(callback):
         raise OperationError(f"callback must be a function, not {callback!r}")
     yield FunctionCommand(callback, tuple(args), dict(kwargs))
+
+
+__getattr__ = unknown_operation(__name__)

@@ -8,7 +8,10 @@ import posixpath
 import re
 
 from pyinfra.api import FileUploadCommand, OperationError, operation, quote
-from pyinfra.modules import files
+from pyinfra.modules import (
+    files,
+    unknown_operation,  # noqa: E402
+)
 from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, sha1_of, upload_commands
 from pyinfra.modules._packages import earlier_commands
 
@@ -190,3 +193,6 @@ def user(
                 key = key.strip()
                 pattern = f"^.*{escape_bre(key)}.*$"
                 yield from edit_line(host, keys_file, pattern, key)
+
+
+__getattr__ = unknown_operation(__name__)

@@ -7,7 +7,10 @@ import posixpath
 import re
 
 from pyinfra.api import OperationError, operation, quote
-from pyinfra.modules import files
+from pyinfra.modules import (
+    files,
+    unknown_operation,  # noqa: E402
+)
 from pyinfra.modules._files import upload_commands
 from pyinfra.modules._packages import ensure_packages, is_url, package_file
 
@@ -151,3 +154,6 @@ def packages(state, host, packages=None, present=True, latest=False, upgrade=Fal
         remove_command="yum remove -y",
         upgrade_command="yum update -y",
     )
+
+
+__getattr__ = unknown_operation(__name__)
