@@ -168,6 +168,8 @@ class SSHConnector(Connector):
             raise ConnectError(f"cannot connect to {where}: {', '.join(sorted(reasons))}")
         except (OSError, paramiko.SSHException, EOFError) as error:
             client.close()
+            if "protocol banner" in str(error):  # paramiko's own banner timeout
+                raise ConnectError(f"no SSH answer within {timeout}s ({where})")
             reason = error.strerror if isinstance(error, OSError) and error.strerror else error
             raise ConnectError(f"cannot connect to {where}: {reason}")
         transport = client.get_transport()
