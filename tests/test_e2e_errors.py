@@ -146,3 +146,44 @@ def test_local_shell_failure_is_clear(pyinfra, deploy_dir):
     assert "local command failed (exit status 4): echo nope >&2; exit 4" in result.stderr
     assert "nope" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_debug_data_shows_unshowable_values_as_repr(pyinfra, deploy_dir):
+    root = deploy_dir({
+        "inventories/production.py": "WEB = ['127.0.0.2']\n",
+        "group_data/all.py": "import datetime\nwhen = datetime.date(2016, 8, 1)\nodd = {1, 2}\n",
+    })
+    result = pyinfra("inventories/production.py", "--debug-data", cwd=root, port=False)
+    assert result.returncode == 0, result.output
+    import json
+
+    data = json.loads(result.stdout)["127.0.0.2"]["data"]
+    assert data["when"] == {"value": "datetime.date(2016, 8, 1)", "source": "all"}
+    assert sorted(data["odd"]["value"]) == [1, 2]
+
+
+def test_missing_sudo_is_a_clear_per_host_error(tmp_path, deploy_dir):
+    """On @local the same wrapping as over SSH: a PATH without sudo."""
+    import os
+    import shutil
+    import subprocess
+
+    from conftest import pyinfra_command
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "uname", "cat", "stat", "test"):
+        found = shutil.which(tool)
+        if found:
+            os.symlink(found, bin_dir / tool)
+    root = deploy_dir({
+        "deploy.py": "from pyinfra import host\nfrom pyinfra.modules import server\n"
+                     "server.shell('echo ' + str(host.fact.home))\n",
+    })
+    result = subprocess.run(pyinfra_command() + ["@local", "deploy.py", "--sudo"], cwd=root,
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PATH=str(bin_dir), NO_COLOR="1"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "sudo failed" in output and "sudo: not found" in output, output
+    assert "Traceback" not in output
