@@ -174,15 +174,18 @@ class FactCache:
         key = (name, args, sudo, sudo_user, su_user)
         cached = self.values.setdefault(host, {})
         if key not in cached:
-            companions = []
-            for other_name in fact.prefetch:
-                other = get_fact_class(other_name)()
-                companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
-            request = FactRequest(host, fact, command, sudo, sudo_user, su_user, companions)
+
+            def make_request() -> FactRequest:
+                companions = []
+                for other_name in fact.prefetch:
+                    other = get_fact_class(other_name)()
+                    companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
+                return FactRequest(host, fact, command, key, companions)
+
             if self.batcher is not None and self.batcher.owns(host):
-                value = self.batcher.request(host, request)
+                value = self.batcher.request(host, key, make_request)
             else:
-                value = self.read(request)
+                value = self.read_many([make_request()])[0]
             cached[key] = value
         if state.results[host].failed:
             raise FactError(f"cannot read fact {name} on {host.name}: {state.results[host].error}")
@@ -200,63 +203,77 @@ class FactCache:
 
         map_hosts(self.state.config.PARALLEL, hosts, read)
 
-    def read(self, request: "FactRequest") -> Any:
-        """Run a request's command (with its companions, in the same round trip) and
-        return the fact's value; companions' values go into the cache."""
-        host, fact = request.host, request.fact
-        logger.debug("[%s] reading fact %s: %s", host.name, fact.name, request.command)
-        companions = [
-            (other, command, key)
-            for other, command, key in request.companions
-            if key not in self.values.get(host, {})
-        ]
-        command = request.command
-        if companions:
-            separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
-            command = "\n".join(
-                f'{{ {part}\n}}; echo "{separator} $?"' for part in [command] + [c for _, c, _ in companions]
-            )
-        result = self._run(request, command)
-        if result is None:
-            return fact.default_value()
-        if not companions:
-            return self._value(host, fact, result.exit_code, result.stdout)
-        outputs = split_outputs(result.stdout, separator)
-        if len(outputs) != len(companions) + 1:
-            self.state.fail_host(host, f"fact {fact.name}: output cut short")
-            return fact.default_value()
-        for (other, _, key), (code, lines) in zip(companions, outputs[1:]):
-            self.values.setdefault(host, {})[key] = self._value(host, other, code, lines)
-        code, lines = outputs[0]
-        return self._value(host, fact, code, lines)
+    def read_many(self, requests: list["FactRequest"]) -> list[Any]:
+        """Read facts of one host, with their companions, in one round trip per user
+        they are read as; return their values. Every value read goes into the cache."""
+        host = requests[0].host
+        known = self.values.setdefault(host, {})
+        groups: dict[tuple, dict[tuple, tuple[FactBase, str]]] = {}
+        for request in requests:
+            groups.setdefault(request.key[2:], {}).setdefault(request.key, (request.fact, request.command))
+        for request in requests:
+            parts = groups[request.key[2:]]
+            for other, command, key in request.companions:
+                if key not in known and key not in parts:
+                    parts[key] = (other, command)
+        for identity, parts in groups.items():
+            self._read_parts(host, identity, parts)
+        return [known[request.key] for request in requests]
 
-    def _run(self, request: "FactRequest", command: str):
+    def _read_parts(self, host, identity: tuple, parts: dict[tuple, tuple["FactBase", str]]) -> None:
+        known = self.values.setdefault(host, {})
+        items = list(parts.items())
+        names = ", ".join(fact.name for fact, _ in parts.values())
+        logger.debug("[%s] reading fact(s) %s", host.name, names)
+        separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
+        if len(items) == 1:
+            command = items[0][1][1]
+        else:
+            command = "\n".join(f'{{ {part}\n}}; echo "{separator} $?"' for _, (_, part) in items)
+        result = self._run(host, identity, command, names)
+        if result is not None and getattr(result.stdout, "dropped", 0):
+            if len(items) > 1:  # too much together: each on its own may fit
+                for key, part in items:
+                    self._read_parts(host, identity, {key: part})
+                return
+            self.state.fail_host(host, f"fact {names}: output too large to read whole")
+            result = None
+        if result is None:
+            outputs = None
+        elif len(items) == 1:
+            outputs = [(result.exit_code, result.stdout)]
+        else:
+            outputs = split_outputs(result.stdout, separator)
+            if len(outputs) != len(items):
+                self.state.fail_host(host, f"fact(s) {names}: output cut short")
+                outputs = None
+        for index, (key, (fact, _)) in enumerate(items):
+            if outputs is None:
+                known[key] = fact.default_value()
+            else:
+                code, lines = outputs[index]
+                known[key] = self._value(host, fact, code, lines)
+
+    def _run(self, host, identity: tuple, command: str, names: str):
         """The command's result, or None when the host failed (and is marked so)."""
         from pyinfra.api.exceptions import ConnectError
 
-        host = request.host
         if not host.connected:
             return None
+        sudo, sudo_user, su_user = identity
         try:
             result = host.connector.run_shell_command(
-                command,
-                sudo=request.sudo,
-                sudo_user=request.sudo_user,
-                su_user=request.su_user,
-                timeout=FACT_TIMEOUT,
+                command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, timeout=FACT_TIMEOUT
             )
         except ConnectError as error:
             self.state.fail_host(host, str(error))
             return None
         if result.timed_out:
             # Never guess: a fact taken as absent would make operations act on it.
-            self.state.fail_host(host, f"fact {request.fact.name} did not answer within {FACT_TIMEOUT}s")
+            self.state.fail_host(host, f"fact {names} did not answer within {FACT_TIMEOUT}s")
             return None
         if not result.ok and sudo_failed(result):
             self.state.fail_host(host, "sudo failed: " + " ".join(result.stderr).strip())
-            return None
-        if getattr(result.stdout, "dropped", 0):
-            self.state.fail_host(host, f"fact {request.fact.name}: output too large to read whole")
             return None
         return result
 
@@ -289,16 +306,17 @@ def split_outputs(lines: list[str], separator: str) -> list[tuple[int, list[str]
 
 
 class FactRequest:
-    __slots__ = ("host", "fact", "command", "sudo", "sudo_user", "su_user", "companions")
+    """One fact to read on one host. `key` is (name, args, sudo, sudo_user, su_user);
+    `companions` are (fact, command, key) read in the same round trip."""
 
-    def __init__(self, host, fact, command, sudo, sudo_user, su_user, companions=()):
-        self.companions = companions
+    __slots__ = ("host", "fact", "command", "key", "companions")
+
+    def __init__(self, host, fact, command, key, companions=()):
         self.host = host
         self.fact = fact
         self.command = command
-        self.sudo = sudo
-        self.sudo_user = sudo_user
-        self.su_user = su_user
+        self.key = key
+        self.companions = companions
 
 
 def sudo_failed(result) -> bool:

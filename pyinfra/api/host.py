@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+from greenlet import getcurrent
 
 from pyinfra.api.data import HostData
 from pyinfra.api.facts import FactProxy
@@ -22,9 +25,31 @@ class Host:
         self.fact = FactProxy(self)
         self.state: State | None = None
         self.connector: Connector | None = None
-        # Global arguments of the operation being built, so facts read inside it
-        # are read as the same user (a fact read under sudo is read with sudo).
-        self.op_kwargs: dict[str, Any] = {}
+        # greenlet -> (global arguments, HostOperation) of the operation it builds.
+        self._building: dict[Any, tuple[dict[str, Any], Any]] = {}
+
+    @contextmanager
+    def building(self, op_kwargs: dict[str, Any], host_op: Any = None) -> Iterator[None]:
+        """The current greenlet builds an operation: facts read meanwhile are read as
+        its user (a fact read under sudo is read with sudo)."""
+        current = getcurrent()
+        self._building[current] = (op_kwargs, host_op)
+        try:
+            yield
+        finally:
+            del self._building[current]
+
+    @property
+    def op_kwargs(self) -> dict[str, Any]:
+        """Global arguments of the operation the current greenlet builds."""
+        building = self._building.get(getcurrent())
+        return building[0] if building else {}
+
+    @property
+    def current_op(self) -> Any:
+        """The HostOperation the current greenlet builds, once recorded (or None)."""
+        building = self._building.get(getcurrent())
+        return building[1] if building else None
 
     def get_fact(self, name: str, *args: Any) -> Any:
         if self.state is None:

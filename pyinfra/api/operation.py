@@ -88,6 +88,9 @@ def operation(func: Callable) -> Callable:
     params = list(signature.parameters.values())[2:]
     op_signature = signature.replace(parameters=params)
     full_name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+    # pyinfra's own operations never call operations, so they can be built beside the
+    # deploy; one of the user's own may, and is built in place, its calls in order.
+    deferrable = func.__module__.startswith("pyinfra.modules.")
 
     @functools.wraps(func)
     def decorated(*args: Any, **kwargs: Any) -> HostOperation:
@@ -126,17 +129,26 @@ def operation(func: Callable) -> Callable:
                 OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None
 
-        host.op_kwargs = global_kwargs
-        try:
-            commands = [to_command(c) for c in func(state, host, *rendered_args, **rendered_kwargs) or ()]
-        except PyinfraError as error:
-            if not error.located:
-                error.args = (f"{where}{full_name}(): {error}",)
-                error.located = True
-            raise
-        finally:
-            host.op_kwargs = {}
+        def make_commands(host_op: HostOperation | None = None) -> list:
+            try:
+                with host.building(global_kwargs, host_op):
+                    made = func(state, host, *rendered_args, **rendered_kwargs)
+                    return [to_command(c) for c in made or ()]
+            except PyinfraError as error:
+                if not error.located:
+                    error.args = (f"{where}{full_name}(): {error}",)
+                    error.located = True
+                raise
+
         position = tuple(reversed(frames))
+        batcher = state.facts.batcher
+        if deferrable and batcher is not None and batcher.owns(host):
+            # Recorded now, in call order; made beside the deploy's next operations,
+            # so their facts are read in the same round trip (api/build.py).
+            host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
+            host_op.building(batcher.defer(host, lambda: make_commands(host_op)))
+            return host_op
+        commands = make_commands()
         return state.add_operation(host, key, name, location, commands, global_kwargs, position)
 
     decorated.is_operation = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pyinfra.api.command import Command
 from pyinfra.api.config import Config
@@ -41,19 +41,39 @@ class OperationMeta:
     seen: int = 0
 
 
-@dataclass
 class HostOperation:
-    """One operation on one host: its commands; the meta a deploy file gets back."""
+    """One operation on one host: its commands; the meta a deploy file gets back.
 
-    commands: list[Command]
-    global_kwargs: dict[str, Any]
-    # Filled when the operation runs: "success", "error", "skipped" or None (not run).
-    status: str | None = None
-    error: str | None = None
+    While the build makes the commands in a greenlet of their own (api/build.py),
+    reading `commands` waits for them."""
+
+    __slots__ = ("_commands", "_pending", "global_kwargs", "status", "error")
+
+    def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
+        self._commands = commands
+        self._pending: Callable[[], list[Command]] | None = None
+        self.global_kwargs = global_kwargs
+        # Filled when the operation runs: "success", "error", "skipped" or None (not run).
+        self.status: str | None = None
+        self.error: str | None = None
+
+    def building(self, wait: Callable[[], list[Command]]) -> None:
+        """The commands are being made: `wait()` returns them once they are."""
+        self._pending = wait
+
+    @property
+    def commands(self) -> list[Command]:
+        if self._pending is not None:
+            self._commands = self._pending()
+            self._pending = None
+        return self._commands
 
     @property
     def changed(self) -> bool:
         return bool(self.commands)
+
+    def __repr__(self) -> str:
+        return f"HostOperation(commands={self.commands!r}, status={self.status!r})"
 
 
 @dataclass

@@ -64,10 +64,15 @@ def ensure_packages(
 
 
 def earlier_commands(state, host) -> list[str]:
-    """The commands this deploy already recorded for `host`, before the operation being
-    built: facts read now describe the host before those run."""
-    ops = getattr(state, "host_ops", {}).get(host, {})
-    return [str(command) for op in ops.values() for command in op.commands]
+    """The commands this deploy recorded for `host` before the operation being built:
+    facts read now describe the host before those run."""
+    current = getattr(host, "current_op", None)
+    commands = []
+    for op in getattr(state, "host_ops", {}).get(host, {}).values():
+        if op is current:
+            break
+        commands.extend(str(command) for command in op.commands)
+    return commands
 
 
 def is_url(source: str) -> bool:

@@ -1,0 +1,119 @@
+"""The build: operations built side by side, every host's facts in one round trip."""
+
+import pytest
+from test_fact_cache import RecordingConnector
+
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.build import build
+from pyinfra.api.exceptions import OperationError
+from pyinfra.modules import files, server
+
+
+def make_state(count=3, **data):
+    names = [f"h{n}" for n in range(count)]
+    state = State(Inventory({name: dict(data) for name in names}, {"all": names}), Config())
+    for host in state.inventory:
+        host.connector = RecordingConnector()
+    return state
+
+
+def commands_of(state, host):
+    return [[str(c) for c in op.commands] for _, op in state.ops_for_host(host)]
+
+
+def test_every_operations_facts_are_read_in_one_round_trip(tmp_path):
+    state = make_state()
+    (tmp_path / "exists").write_text("started\n")
+
+    def deploy(host):
+        base = f"{tmp_path}/{host.name}"
+        files.directory(base)
+        files.file(f"{base}/log", mode="600")
+        files.line(str(tmp_path / "exists"), "started")
+        files.link(f"{base}/current", target=f"{base}/log")
+        files.directory(str(tmp_path))
+        server.shell("true")
+
+    build(state, deploy)
+    for host in state.inventory:
+        assert len(host.connector.commands) == 1, host.connector.commands
+        ops = commands_of(state, host)
+        assert len(ops) == 6
+        assert ops[0] and ops[1] and ops[3]  # absent: made
+        assert ops[2] == [] and ops[4] == []  # present already: nothing to do
+        assert ops[5] == ["true"]
+
+
+def test_a_deploy_reading_an_operations_meta_waits_for_it(tmp_path):
+    state = make_state(2)
+    present = tmp_path / "present"
+    present.write_text("")
+
+    def deploy(host):
+        path = str(present) if host.name == "h0" else str(tmp_path / "absent")
+        meta = files.file(path)
+        if meta.commands:
+            server.shell("echo made")
+        server.shell("echo last")
+
+    build(state, deploy)
+    h0, h1 = list(state.inventory)
+    assert commands_of(state, h0) == [[], ["echo last"]]
+    made, *rest = commands_of(state, h1)
+    assert made and rest == [["echo made"], ["echo last"]]
+    # The deploy waited for the meta; the fact behind it was still read only once.
+    assert len(h0.connector.commands) == 1 and len(h1.connector.commands) == 1
+
+
+def test_an_operation_sees_only_the_commands_recorded_before_it():
+    state = make_state(1)
+
+    def deploy(host):
+        server.wait(1)  # nothing earlier: reads the listening ports
+        server.shell("true")
+        server.wait(2)  # an earlier operation changes the host: waits, reads nothing new
+
+    build(state, deploy)
+    (host,) = state.inventory
+    ops = commands_of(state, host)
+    assert ops[2] and "2" in ops[2][0]
+    assert len(host.connector.commands) == 1
+
+
+def test_facts_read_as_different_users_go_in_one_round_trip_each(tmp_path):
+    state = make_state(1)
+
+    def deploy(host):
+        files.file(str(tmp_path / "a"))
+        files.file(str(tmp_path / "b"), sudo=True)
+        files.file(str(tmp_path / "c"))
+
+    build(state, deploy)
+    (host,) = state.inventory
+    assert len(host.connector.commands) == 2
+
+
+def test_an_error_inside_an_operation_names_where_it_was_called():
+    state = make_state(2)
+
+    def deploy(host):
+        server.shell("true")
+        files.file("/tmp/x", mode="600", permissions="644")
+
+    with pytest.raises(OperationError) as caught:
+        build(state, deploy)
+    assert "test_build.py, line" in str(caught.value)
+    assert "files.file()" in str(caught.value)
+
+
+def test_the_same_fact_asked_twice_in_one_step_is_read_once(tmp_path):
+    state = make_state(1)
+
+    def deploy(host):
+        files.file(str(tmp_path / "same"), mode="600")
+        files.file(str(tmp_path / "same"), mode="644")
+
+    build(state, deploy)
+    (host,) = state.inventory
+    assert len(host.connector.commands) == 1
+    assert host.connector.commands[0].count(str(tmp_path / "same")) == 1
