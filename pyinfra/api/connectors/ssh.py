@@ -1,4 +1,5 @@
-"""SSH connector: paramiko, one exec channel per command."""
+"""SSH connector: paramiko; one remote shell per host and identity (sshshell.py), or with
+SSH_TRANSPORT = "exec" one exec channel per command."""
 
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ class SSHConnector(Connector):
         self.client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._shells: dict[tuple, RemoteShell] = {}
+        # Why a shell opened ahead of its first use could not start (sudo refused).
+        self._shell_errors: dict[tuple, ShellDied] = {}
         self._shell_uploads = True
 
     # -- connecting ---------------------------------------------------------------
@@ -176,6 +179,26 @@ class SSHConnector(Connector):
         transport.set_keepalive(30)
         self.client = client
         self.connected = True
+        if self.config.SSH_TRANSPORT == "shell":
+            self._open_default_shell()
+
+    def _open_default_shell(self) -> None:
+        """Open the shell facts and commands use unless told otherwise now, while other
+        hosts are still connecting, rather than at the first fact. A shell that cannot
+        start is reported where it is first used, as it would be without this."""
+        config = self.config
+        sudo = bool(config.SUDO)
+        identity = (sudo, config.SUDO_USER if sudo else None, config.SU_USER)
+        try:
+            self._shell(identity)
+        except ShellDied as died:
+            self._shell_errors[identity] = died
+        except ConnectError:
+            self.close()
+            raise
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            self.close()
+            raise ConnectError(f"connection to {self.host.name} lost: {error}")
 
     # -- running ------------------------------------------------------------------
 
@@ -200,6 +223,8 @@ class SSHConnector(Connector):
 
     def _shell(self, identity) -> RemoteShell:
         shell = self._shells.get(identity)
+        if identity in self._shell_errors:
+            raise self._shell_errors.pop(identity)
         if shell is None or not shell.alive:
             sudo, sudo_user, su_user = identity
             password = self.host.data.sudo_password if sudo else None

@@ -82,7 +82,16 @@ class RemoteShell:
             stdout = OutputLines()
             stderr = OutputLines()
             status: list[int] = []
-            self.channel.sendall(payload.encode())
+            try:
+                self.channel.sendall(payload.encode())
+            except OSError:  # paramiko's "Socket is closed": the shell has ended
+                if not self.channel.exit_status_ready():
+                    raise
+                self.alive = False
+                for stream, kept in ((self.stdout, stdout), (self.stderr, stderr)):
+                    for line in stream.read(64 * 1024).splitlines():
+                        kept.add(decode(line))
+                raise ShellDied(CommandResult(label, self.channel.recv_exit_status(), stdout, stderr))
             reader = threading.Thread(
                 target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
             )
