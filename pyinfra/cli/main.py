@@ -3,6 +3,7 @@ and turn any error into one clear message and an exit code, in this one place.""
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -188,4 +189,8 @@ def cli(
     except KeyboardInterrupt:
         printer.error("interrupted")
         code = 130
+    # Everything is done and closed. Leave the objects of the run to the end of the
+    # process rather than to a last garbage collection, which costs a tenth of a
+    # second of CPU after a run of a few dozen hosts (scripts/bench).
+    gc.freeze()
     sys.exit(code)

@@ -5,7 +5,8 @@ imported by the bench itself: importing this module monkey-patches the process w
 gevent, as pyinfra's CLI does for itself.
 
 SPEC holds ``hosts`` (name -> shell script), ``port``, ``user``, ``client_key``,
-``known_hosts`` and ``timeout``. The worker prints one JSON object on stdout:
+``known_hosts``, ``timeout`` and optionally ``connect_only`` (connect and authenticate,
+run nothing: what "beyond connecting" is measured from). The worker prints one JSON object on stdout:
 ``{"seconds": ..., "errors": {host: message}, "hosts": N}``; ``seconds`` runs from
 before the first connection to the last host's exit status.
 """
@@ -40,6 +41,8 @@ def run_host(name, script, spec):
             banner_timeout=timeout,
             auth_timeout=timeout,
         )
+        if spec.get("connect_only"):
+            return None
         channel = client.get_transport().open_session(timeout=timeout)
         channel.exec_command(script)
         channel.shutdown_write()

@@ -254,7 +254,11 @@ def bench_count(count, args, context):
             ("ansible", [context["ansible"], "-i", "inventory.ini", "playbook.yml"], ansible_dir, env)
         )
 
-    samples = {key: [] for key in ("floor1", "floor2", "pyinfra1", "pyinfra2")}
+    connect_spec_path = os.path.join(directory, "connect.json")
+    with open(spec_path) as handle, open(connect_spec_path, "w") as out:
+        json.dump(dict(json.load(handle), connect_only=True), out)
+
+    samples = {key: [] for key in ("floor1", "floor2", "pyinfra1", "pyinfra2", "connect")}
     for label, *_ in extra:
         samples[label + "1"] = []
         samples[label + "2"] = []
@@ -268,6 +272,10 @@ def bench_count(count, args, context):
             seconds = run_floor(spec_path, "floor worker ({} hosts, {} run shape)".format(count, shape))
             samples["floor" + shape].append(seconds)
             log("{} floor {} run: {:.2f} s".format(tag, "first" if shape == "1" else "second", seconds))
+        if args.latency:
+            seconds = run_floor(connect_spec_path, "connect-only worker ({} hosts)".format(count))
+            samples["connect"].append(seconds)
+            log("{} connect only: {:.2f} s".format(tag, seconds))
         problems = deploy.check_trees(names)
         if problems:
             fail("the floor script did not do the deploy's work:\n  " + "\n  ".join(problems[:20]))
@@ -312,7 +320,7 @@ def bench_count(count, args, context):
                         result.output,
                     )
 
-    row = {key: statistics.median(values) for key, values in samples.items()}
+    row = {key: statistics.median(values) for key, values in samples.items() if values}
     row["hosts"] = count
     row["peak_kb"] = max(peak_kb) if peak_kb else None
     row["warnings"] = warnings
@@ -334,6 +342,7 @@ def table(rows, latency_ms, extra_labels):
     header = ["hosts", "floor 1st / 2nd", "pyinfra 1st / 2nd", "ratio 1st / 2nd", "pyinfra peak RSS"]
     if latency_ms:
         header.append("(pyinfra - floor) / RTT 1st / 2nd")
+        header.append("(pyinfra - connect) / RTT 1st / 2nd")
     for label in extra_labels:
         header.append("{} 1st / 2nd".format(label))
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -352,6 +361,11 @@ def table(rows, latency_ms, extra_labels):
             cells.append(
                 "{:.1f} / {:.1f}".format(
                     (row["pyinfra1"] - row["floor1"]) / rtt, (row["pyinfra2"] - row["floor2"]) / rtt
+                )
+            )
+            cells.append(
+                "{:.1f} / {:.1f}".format(
+                    (row["pyinfra1"] - row["connect"]) / rtt, (row["pyinfra2"] - row["connect"]) / rtt
                 )
             )
         for label in extra_labels:
@@ -455,6 +469,10 @@ def print_report(args, context, rows, extra_labels, proxy):
             "(pyinfra - floor) / RTT: round trips spent beyond the floor, RTT = 2 x {:g} ms.".format(
                 args.latency
             )
+        )
+        out.append(
+            "(pyinfra - connect) / RTT: beyond connecting (every host connected and authenticated,\n"
+            "nothing run, timed like the floor): the issue's latency target is under 15 on the 2nd run."
         )
     out.append("")
     out.append("commands (the paths are temporary{}):".format(", kept" if args.keep else ""))
