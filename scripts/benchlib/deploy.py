@@ -156,7 +156,7 @@ def write_known_hosts(path, names, port, host_public_key):
     _write(path, "".join(lines))
 
 
-def write_pyinfra_deploy(directory, names, port, client_key, known_hosts, config=None):
+def write_pyinfra_deploy(directory, names, port, client_key, known_hosts, config=None, user="root"):
     """The deploy directory for this project's pyinfra (0.1 API)."""
     _write(
         os.path.join(directory, "inventory.py"),
@@ -168,7 +168,7 @@ def write_pyinfra_deploy(directory, names, port, client_key, known_hosts, config
         os.path.join(directory, "group_data", "all.py"),
         "\n".join(
             [
-                "ssh_user = 'root'",
+                "ssh_user = {!r}".format(user),
                 "ssh_port = {}".format(int(port)),
                 "ssh_key = {!r}".format(client_key),
                 "ssh_known_hosts_file = {!r}".format(known_hosts),
@@ -187,10 +187,10 @@ def write_pyinfra_deploy(directory, names, port, client_key, known_hosts, config
     _write(os.path.join(directory, "templates", "motd.jn2"), MOTD_TEMPLATE)
 
 
-def write_pyinfra3_deploy(directory, names, port, client_key, known_hosts):
+def write_pyinfra3_deploy(directory, names, port, client_key, known_hosts, user="root"):
     """The same deploy for pyinfra 3 (host data inline in the inventory)."""
     data = {
-        "ssh_user": "root",
+        "ssh_user": user,
         "ssh_port": int(port),
         "ssh_key": client_key,
         "ssh_known_hosts_file": known_hosts,
@@ -209,7 +209,7 @@ def write_pyinfra3_deploy(directory, names, port, client_key, known_hosts):
     _write(os.path.join(directory, "templates", "motd.jn2"), MOTD_TEMPLATE)
 
 
-def write_ansible_deploy(directory, names, port, client_key, known_hosts, python):
+def write_ansible_deploy(directory, names, port, client_key, known_hosts, python, user="root"):
     """The same deploy for ansible-playbook: forks=N, pipelining, ControlPersist."""
     control_dir = os.path.join(directory, "cp")
     os.makedirs(control_dir, exist_ok=True)
@@ -220,7 +220,7 @@ def write_ansible_deploy(directory, names, port, client_key, known_hosts, python
             "\n".join(
                 [
                     "ansible_port={}".format(int(port)),
-                    "ansible_user=root",
+                    "ansible_user={}".format(user),
                     "ansible_ssh_private_key_file={}".format(client_key),
                     "ansible_python_interpreter={}".format(python),
                     "base={}".format(BASE),

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -89,6 +90,13 @@ def parse_args(argv):
         help="put a proxy delaying every chunk by MS ms each way in front of sshd "
         "(default off; without a value: {:g})".format(DEFAULT_LATENCY_MS),
     )
+    parser.add_argument(
+        "--user",
+        default="root",
+        metavar="NAME",
+        help="log in as NAME (default root); another name is created when missing, with "
+        "/bin/sh as its shell, so no login rc file weighs on the figures",
+    )
     parser.add_argument("--runs", type=int, default=1, metavar="N", help="repeat, report medians (default 1)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temp deploy directories and /tmp/pyinfra-bench"
@@ -117,6 +125,21 @@ def load_sshd_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def login_user(name, sshd):
+    """Make `name` able to log in to the test sshd with the client key: create it when
+    missing (shell /bin/sh, which reads no rc file), let it read authorized_keys."""
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        log("bench: creating user {} (shell /bin/sh)".format(name))
+        subprocess.run(["useradd", "-M", "-d", "/tmp", "-s", "/bin/sh", name], check=True)
+        subprocess.run(["usermod", "-p", "*", name], check=True)  # not locked, no password
+    os.chmod(os.path.dirname(sshd.authorized_keys), 0o711)
+    os.chmod(sshd.authorized_keys, 0o644)
 
 
 def clean_base():
@@ -222,7 +245,7 @@ def bench_count(count, args, context):
 
     pyinfra_dir = os.path.join(directory, "pyinfra")
     deploy.write_pyinfra_deploy(
-        pyinfra_dir, names, port, context["client_key"], known_hosts, config=dict(args.config)
+        pyinfra_dir, names, port, context["client_key"], known_hosts, config=dict(args.config), user=args.user
     )
     pyinfra_argv = context["pyinfra"] + ["inventory.py", "deploy.py"]
 
@@ -232,7 +255,7 @@ def bench_count(count, args, context):
             {
                 "hosts": {name: deploy.floor_script(name) for name in names},
                 "port": port,
-                "user": "root",
+                "user": args.user,
                 "client_key": context["client_key"],
                 "known_hosts": known_hosts,
                 "timeout": FLOOR_CONNECT_TIMEOUT,
@@ -243,12 +266,14 @@ def bench_count(count, args, context):
     extra = []  # (column label, argv, cwd, env)
     if context["pyinfra3"]:
         v3_dir = os.path.join(directory, "pyinfra3")
-        deploy.write_pyinfra3_deploy(v3_dir, names, port, context["client_key"], known_hosts)
+        deploy.write_pyinfra3_deploy(v3_dir, names, port, context["client_key"], known_hosts, user=args.user)
         extra.append(("pyinfra 3", [context["pyinfra3"], "-y", "inventory.py", "deploy.py"], v3_dir, None))
     if context["ansible"]:
         ansible_dir = os.path.join(directory, "ansible")
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-        deploy.write_ansible_deploy(ansible_dir, names, port, context["client_key"], known_hosts, python)
+        deploy.write_ansible_deploy(
+            ansible_dir, names, port, context["client_key"], known_hosts, python, user=args.user
+        )
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ansible_dir, "ansible.cfg"))
         extra.append(
             ("ansible", [context["ansible"], "-i", "inventory.ini", "playbook.yml"], ansible_dir, env)
@@ -407,6 +432,8 @@ def main(argv):
     rows = []
     try:
         sshd.start()
+        if args.user != "root":
+            login_user(args.user, sshd)
         context["client_key"] = sshd.client_key
         context["host_public_key"] = sshd.host_public_key
         context["port"] = sshd.port
@@ -449,8 +476,8 @@ def print_report(args, context, rows, extra_labels, proxy):
     cores = os.cpu_count()
     latency = "{:g} ms each way (proxy)".format(args.latency) if args.latency else "none (direct loopback)"
     out.append(
-        "pyinfra: {} ({}); {} core(s); latency: {}; runs: {} (median)".format(
-            shlex.join(context["pyinfra"]), context["version"], cores, latency, args.runs
+        "pyinfra: {} ({}); {} core(s); latency: {}; runs: {} (median); login: {}".format(
+            shlex.join(context["pyinfra"]), context["version"], cores, latency, args.runs, args.user
         )
     )
     out.append("pyinfra startup (`--version`): {:.2f} s".format(context["startup"]))
