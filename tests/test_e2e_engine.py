@@ -433,3 +433,34 @@ def test_function_argument_is_one_operation_across_hosts(pyinfra, deploy_dir, tm
     assert result.output.count("Starting operation: Python/Execute") == 1
     assert "0x" not in result.output
     assert sorted(p.name for p in tmp_path.glob("127.*")) == ["127.0.0.2", "127.0.0.3"]
+
+
+def test_a_deploys_facts_are_read_in_one_round_trip_per_host(pyinfra, deploy_dir, tmp_path):
+    out = tmp_path / "out"
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra import host
+            from pyinfra.modules import files, server
+            base = '{out}/{{{{ host.name }}}}'
+            files.directory(base, recursive=True)
+            files.file(base + '/log', mode='600')
+            files.line(base + '/log', 'started')
+            files.link(base + '/current', target=base + '/log')
+            meta = files.directory('{out}/{{{{ host.name }}}}/extra')
+            if meta.commands:
+                server.shell('echo made > {out}/{{{{ host.name }}}}/made')
+        """,
+        }
+    )
+    hosts = "127.0.0.2,127.0.0.3,127.0.0.4"
+    for attempt in ("first", "second"):
+        result = pyinfra(hosts, "deploy.py", "--debug", cwd=root)
+        assert result.returncode == 0, result.output
+        for name in hosts.split(","):
+            reads = [line for line in result.output.splitlines() if f"[{name}] reading fact" in line]
+            # Five operations' facts (directory, file, find_in_file, link, directory)
+            # in one round trip, though the deploy looks at an operation's meta.
+            assert len(reads) == 1, (attempt, reads)
+            assert (out / name / "made").read_text() == "made\n"
+    assert "5 changed" not in result.output and "0 changed" in result.output
