@@ -153,10 +153,18 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
     hosts = hosts if hosts is not None else state.targets
     done = [0]
 
+    parallel = min(state.config.PARALLEL or CONNECT_AT_ONCE, CONNECT_AT_ONCE)
+    # Shells open while connecting only when every host connects at once: a session
+    # starting (the login shell's rc files run then) must not delay handshakes still
+    # waiting for their turn; with more hosts they open at the first fact.
+    prepare = len(hosts) <= parallel
+
     def connect(host: Host) -> None:
         connector = make_connector(host, state.config, on_output=state.on_output)
         try:
             connector.connect()
+            if prepare:
+                connector.prepare()
         except ConnectError as error:
             state.fail_host(host, str(error))
         else:
@@ -165,7 +173,6 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
         if on_progress:
             on_progress(done[0], len(hosts))
 
-    parallel = min(state.config.PARALLEL or CONNECT_AT_ONCE, CONNECT_AT_ONCE)
     map_hosts(parallel, hosts, connect)
 
 

@@ -113,6 +113,10 @@ class Connector(ABC):
     @abstractmethod
     def connect(self) -> None: ...
 
+    def prepare(self) -> None:
+        """Called right after connect() when nothing else waits to connect: get ready
+        for the first command (the SSH connector opens its shell). Raises ConnectError."""
+
     @abstractmethod
     def run_shell_command(
         self,

@@ -179,13 +179,13 @@ class SSHConnector(Connector):
         transport.set_keepalive(30)
         self.client = client
         self.connected = True
-        if self.config.SSH_TRANSPORT == "shell":
-            self._open_default_shell()
 
-    def _open_default_shell(self) -> None:
+    def prepare(self) -> None:
         """Open the shell facts and commands use unless told otherwise now, while other
         hosts are still connecting, rather than at the first fact. A shell that cannot
         start is reported where it is first used, as it would be without this."""
+        if self.config.SSH_TRANSPORT != "shell":
+            return
         config = self.config
         sudo = bool(config.SUDO)
         identity = (sudo, config.SUDO_USER if sudo else None, config.SU_USER)
