@@ -117,3 +117,29 @@ def test_the_same_fact_asked_twice_in_one_step_is_read_once(tmp_path):
     (host,) = state.inventory
     assert len(host.connector.commands) == 1
     assert host.connector.commands[0].count(str(tmp_path / "same")) == 1
+
+
+class PreparingConnector(RecordingConnector):
+    prepared = 0
+
+    def __init__(self, host, config, **kwargs):
+        super().__init__()
+
+    def connect(self):
+        pass
+
+    def prepare(self):
+        PreparingConnector.prepared += 1
+
+
+@pytest.mark.parametrize("cap, prepared", [(64, 3), (2, 0)])
+def test_shells_open_while_connecting_only_when_every_host_connects_at_once(monkeypatch, cap, prepared):
+    from pyinfra.api import connectors, runner
+
+    monkeypatch.setattr(connectors, "make_connector", PreparingConnector)
+    monkeypatch.setattr(runner, "CONNECT_AT_ONCE", cap)
+    PreparingConnector.prepared = 0
+    state = State(Inventory({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config())
+    runner.connect_all(state)
+    assert all(host.connector is not None for host in state.inventory)
+    assert PreparingConnector.prepared == prepared
