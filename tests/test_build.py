@@ -143,3 +143,31 @@ def test_shells_open_while_connecting_only_when_every_host_connects_at_once(monk
     runner.connect_all(state)
     assert all(host.connector is not None for host in state.inventory)
     assert PreparingConnector.prepared == prepared
+
+
+class DroppingConnector(RecordingConnector):
+    """Loses the connection at the first command."""
+
+    def run_shell_command(self, command, **kwargs):
+        from pyinfra.api.exceptions import ConnectError
+
+        self.connected = False
+        raise ConnectError("connection lost")
+
+
+def test_a_host_lost_while_building_fails_alone(tmp_path):
+    state = make_state(2)
+    lost = state.inventory.get_host("h1")
+    lost.connector = DroppingConnector()
+
+    def deploy(host):
+        files.file(str(tmp_path / "a"))
+        meta = files.file(str(tmp_path / "b"))
+        if meta.commands:
+            server.shell("true")
+
+    build(state, deploy)
+    assert state.results[lost].failed and "connection lost" in state.results[lost].error
+    assert all(op.commands == [] for _, op in state.ops_for_host(lost))
+    kept = state.inventory.get_host("h0")
+    assert not state.results[kept].failed and len(state.ops_for_host(kept)) == 3

@@ -105,8 +105,11 @@ class Batcher:
         except gevent.GreenletExit:
             raise
         except BaseException as error:
-            self._note_error(host, error)
-            self.fill(slot, error=error)
+            if self._host_failed(host, error):
+                self.fill(slot, [])  # the host failed and says why; it runs nothing
+            else:
+                self._note_error(host, error)
+                self.fill(slot, error=error)
         else:
             self.fill(slot, value)
         finally:
@@ -130,10 +133,13 @@ class Batcher:
         stack.enter_context(context.host.bind(host))
         return stack
 
+    def _host_failed(self, host: Host, error: BaseException) -> bool:
+        """The error only says the host failed (connection lost, fact timed out)."""
+        return isinstance(error, FactError) and self.state.results[host].failed
+
     def _note_error(self, host: Host, error: BaseException) -> None:
-        if isinstance(error, FactError) and self.state.results[host].failed:
-            return  # the host failed (connection lost, fact timed out) and says why
-        self.errors.setdefault(host, error)
+        if not self._host_failed(host, error):
+            self.errors.setdefault(host, error)
 
     # -- the loop -------------------------------------------------------------------
 
