@@ -163,8 +163,6 @@ class FactCache:
         self.batcher = None
 
     def get(self, host, name: str, args: tuple) -> Any:
-        fact = get_fact_class(name)()
-        command = fact.make_command(*args)
         state = self.state
         kwargs = host.op_kwargs or {}
         config = state.config
@@ -176,6 +174,8 @@ class FactCache:
         if key not in cached:
 
             def make_request() -> FactRequest:
+                fact = get_fact_class(name)()
+                command = fact.make_command(*args)  # checks the arguments
                 companions = []
                 for other_name in fact.prefetch:
                     other = get_fact_class(other_name)()

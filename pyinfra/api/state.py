@@ -57,8 +57,8 @@ class HostOperation:
         self.status: str | None = None
         self.error: str | None = None
 
-    def building(self, wait: Callable[[], list[Command]]) -> None:
-        """The commands are being made: `wait()` returns them once they are."""
+    def commands_pending(self, wait: Callable[[], list[Command]]) -> None:
+        """The commands are being made elsewhere: `wait()` returns them once they are."""
         self._pending = wait
 
     @property

@@ -96,6 +96,17 @@ def unit_name(unit: str) -> str:
     return unit[: -len(".service")] if unit.endswith(".service") else unit
 
 
+def service_units(output, column: int, states, min_parts: int) -> dict:
+    """`{name: True when the unit's `column` is one of `states`}` from systemctl's
+    table, for lines of at least `min_parts` words."""
+    units = {}
+    for line in output:
+        parts = line.split()
+        if len(parts) >= min_parts and "." in parts[0]:
+            units[unit_name(parts[0])] = parts[column] in states
+    return units
+
+
 class SystemdStatus(FactBase):
     """systemd services: `{name: running}` (name without ``.service``), True when the
     unit is active (or activating, reloading). {} without systemd."""
@@ -105,13 +116,8 @@ class SystemdStatus(FactBase):
     default = dict
 
     def process(self, output):
-        units = {}
-        for line in output:
-            parts = line.split()
-            # "ssh.service loaded active running OpenBSD Secure Shell server"
-            if len(parts) >= 4 and "." in parts[0]:
-                units[unit_name(parts[0])] = parts[2] in ("active", "activating", "reloading")
-        return units
+        # "ssh.service loaded active running OpenBSD Secure Shell server"
+        return service_units(output, 2, ("active", "activating", "reloading"), min_parts=4)
 
 
 # Unit file states that mean "starts at boot" or "nothing to enable".
@@ -128,10 +134,5 @@ class SystemdEnabled(FactBase):
     default = dict
 
     def process(self, output):
-        units = {}
-        for line in output:
-            parts = line.split()
-            # "ssh.service enabled enabled" (newer systemd adds the vendor preset)
-            if len(parts) >= 2 and "." in parts[0]:
-                units[unit_name(parts[0])] = parts[1] in ENABLED_STATES
-        return units
+        # "ssh.service enabled enabled" (newer systemd adds the vendor preset)
+        return service_units(output, 1, ENABLED_STATES, min_parts=2)
