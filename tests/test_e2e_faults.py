@@ -88,8 +88,37 @@ def test_host_stalling_after_authentication_fails_after_timeout(sshd, ssh_home, 
             os.kill(pid, signal.SIGCONT)
     assert process.returncode == 1, output
     assert time.monotonic() - started < 20, output
-    assert "127.0.0.3 stopped answering (no reply within 2s)" in output
+    assert "127.0.0.3 stopped answering (no reply within 6s)" in output
     assert sorted(p.name for p in tmp_path.glob("done-*")) == ["done-127.0.0.2", "done-127.0.0.4"]
+
+
+def test_host_too_busy_to_answer_for_a_while_is_not_failed(sshd, ssh_home, deploy_dir, tmp_path):
+    # A server starved of CPU answers its keepalive late. Like OpenSSH's
+    # ServerAliveCountMax=3, a host is failed only after 3 x TIMEOUT of silence: here
+    # 127.0.0.3 is frozen for 5s (TIMEOUT=2: one missed keepalive, not three).
+    marker = tmp_path / "connected"
+    root = deploy_dir({
+        "inventories/production.py": HOSTS,
+        "deploy.py": f"""
+            from pyinfra.modules import server
+            TIMEOUT = 2
+            server.shell('touch {marker}-{{{{ host.name }}}}; sleep 1')
+            server.shell('touch {tmp_path}/done-{{{{ host.name }}}}')
+        """,
+    })
+    process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
+    wait_for(f"{marker}-127.0.0.3")
+    stopped = signal_sessions("127.0.0.3", sshd.port, signal.SIGSTOP)
+    assert stopped
+    try:
+        time.sleep(5)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "stopped answering" not in output
+    assert len(list(tmp_path.glob("done-*"))) == 3
 
 
 def test_huge_and_binary_output_stays_bounded(pyinfra, deploy_dir):

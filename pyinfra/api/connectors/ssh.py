@@ -21,6 +21,10 @@ from pyinfra.api.exceptions import ConnectError
 
 _known_hosts_lock = threading.Lock()
 
+# A host is failed when it leaves keepalives unanswered for this many TIMEOUTs in a row,
+# like OpenSSH's ServerAliveCountMax: a server short of CPU answers late, not never.
+SILENT_TIMEOUTS = 3
+
 
 class HostKeyChanged(ConnectError):
     pass
@@ -241,7 +245,7 @@ class SSHConnector(Connector):
             return self._shell(identity).run(script, label, timeout, self.output_callback(), self.wait)
         except ShellDied as died:
             # The shell could not start (sudo refused) or the connection went away.
-            if not self._answers(self.config.TIMEOUT):
+            if not self._answers():
                 self.connected = False
                 raise ConnectError(f"connection to {self.host.name} lost")
             return died.result
@@ -280,7 +284,7 @@ class SSHConnector(Connector):
                 channel.close()
             if finished:
                 exit_code = work.value
-                if exit_code == -1 and not self._answers(self.config.TIMEOUT):
+                if exit_code == -1 and not self._answers():
                     # The channel ended without a status: the connection went away.
                     raise EOFError("no exit status")
             else:
@@ -295,8 +299,8 @@ class SSHConnector(Connector):
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every
-        TIMEOUT seconds without an end, the server must answer a keepalive within
-        TIMEOUT: a host that stalls fails instead of hanging the run."""
+        TIMEOUT seconds without an end, the server must answer a keepalive (within
+        SILENT_TIMEOUTS x TIMEOUT): a host that stalls fails instead of hanging the run."""
         deadline = time.monotonic() + timeout if timeout else None
         interval = self.config.TIMEOUT
         while True:
@@ -308,18 +312,22 @@ class SSHConnector(Connector):
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            if not self._answers(interval):
+            if not self._answers():
                 self.connected = False
-                raise ConnectError(f"{self.host.name} stopped answering (no reply within {interval}s)")
+                silence = SILENT_TIMEOUTS * interval
+                raise ConnectError(f"{self.host.name} stopped answering (no reply within {silence:g}s)")
 
-    def _answers(self, seconds: float) -> bool:
+    def _answers(self) -> bool:
+        """True when the server answers a keepalive within SILENT_TIMEOUTS x TIMEOUT.
+        One is sent every TIMEOUT; a reply to any of them counts (they come in order)."""
         transport = self.client.get_transport() if self.client else None
-        if transport is None or not transport.is_active():
-            return False
-        with gevent.Timeout(seconds, False):
-            transport.global_request("keepalive@openssh.com", wait=True)
-            # It returns early, without a reply, when the transport closes.
-            return transport.is_active()
+        for _ in range(SILENT_TIMEOUTS):
+            if transport is None or not transport.is_active():
+                return False
+            with gevent.Timeout(self.config.TIMEOUT, False):
+                transport.global_request("keepalive@openssh.com", wait=True)
+                # It returns early, without a reply, when the transport closes.
+                return transport.is_active()
         return False
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
