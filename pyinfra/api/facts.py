@@ -5,6 +5,7 @@ to turn its output into a value. Read through `host.fact.name` or `host.fact.nam
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import logging
 import re
@@ -20,6 +21,12 @@ FACTS: dict[str, type["FactBase"]] = {}
 # Seconds a fact's command may take (a host that stops answering fails sooner: see the
 # connector's keepalive check).
 FACT_TIMEOUT = 300
+
+
+@functools.lru_cache(maxsize=None)
+def signature(command) -> inspect.Signature:
+    """The signature of a fact's `command(self, ...)`, worked out once per fact."""
+    return inspect.signature(command)
 
 
 def snake_case(name: str) -> str:
@@ -51,7 +58,7 @@ class FactBase:
     def argument_names(cls) -> list[str]:
         if not callable(cls.command):
             return []
-        params = list(inspect.signature(cls.command).parameters.values())[1:]
+        params = list(signature(cls.command).parameters.values())[1:]
         return [p.name for p in params]
 
     @classmethod
@@ -61,7 +68,7 @@ class FactBase:
     def make_command(self, *args: Any) -> str:
         if callable(self.command):
             try:
-                inspect.signature(self.command).bind(*args)
+                signature(type(self).command).bind(self, *args)
             except TypeError:
                 wanted = ", ".join(self.argument_names())
                 raise FactError(f"fact {self.name} takes ({wanted}), got {len(args)} argument(s)")

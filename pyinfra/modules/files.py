@@ -6,6 +6,7 @@ reader never sees half a file; an upload whose content is already there is skipp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -209,11 +210,7 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     search_path = [os.path.dirname(os.path.abspath(path))]
     if state.deploy_dir:
         search_path.append(state.deploy_dir)
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search_path),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    environment = template_environment(tuple(search_path))
     context = {"host": host, "inventory": state.inventory, "data": host.data, **data}
     try:
         text = environment.get_template(os.path.basename(path)).render(context)
@@ -224,6 +221,17 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     content = text.encode()
     yield from upload_commands(
         host, content, hashlib.sha1(content).hexdigest(), remote_filename, user, group, mode
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def template_environment(search_path: tuple[str, ...]) -> jinja2.Environment:
+    """One environment per search path, shared by every host: a template is compiled
+    once (and again only when its file changes), then rendered for each host."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(search_path)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
 
 

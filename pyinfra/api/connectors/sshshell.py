@@ -13,6 +13,7 @@ import threading
 import uuid
 
 import gevent
+import paramiko
 
 from pyinfra.api.command import quote
 from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode
@@ -26,6 +27,24 @@ class ShellDied(Exception):
         self.result = result
 
 
+def start_command(channel, command: str) -> None:
+    """`channel.exec_command(command)` less its wait for the server's reply: the first
+    command is written right behind the request, which saves a round trip per shell. A
+    refused request closes the channel (paramiko does that on its own), and the command
+    written meanwhile sees the shell end, as it would if the shell died."""
+    transport = getattr(channel, "transport", None)
+    if not hasattr(channel, "remote_chanid") or not hasattr(transport, "_send_user_message"):
+        channel.exec_command(command)  # a paramiko without these internals
+        return
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)  # a failure closes the channel; a success is ignored
+    message.add_string(command)
+    transport._send_user_message(message)
+
+
 class RemoteShell:
     """`identity(command)` wraps the shell's start for sudo/su; with `sudo_password`,
     sudo is given it when (and only when) it asks."""
@@ -37,12 +56,12 @@ class RemoteShell:
         self.alive = True
         self.lock = threading.Lock()
         if sudo_password is None:
-            channel.exec_command(identity("sh", None))
+            start_command(channel, identity("sh", None))
             self.stdout = channel.makefile("rb")
             self.stderr = channel.makefile_stderr("rb")
             return
         prompt, ready = f"pyinfra-sudo-{self.token}", f"pyinfra-ready-{self.token}"
-        channel.exec_command(identity(f"sh -c {quote(f'echo {ready} >&2; exec sh')}", prompt + "\n"))
+        start_command(channel, identity(f"sh -c {quote(f'echo {ready} >&2; exec sh')}", prompt + "\n"))
         self.stdout = channel.makefile("rb")
         self.stderr = channel.makefile_stderr("rb")
         self._sudo_handshake(prompt, ready, sudo_password, timeout)
@@ -85,7 +104,7 @@ class RemoteShell:
             try:
                 self.channel.sendall(payload.encode())
             except OSError:  # paramiko's "Socket is closed": the shell has ended
-                if not self.channel.exit_status_ready():
+                if not (self.channel.closed or self.channel.exit_status_ready()):
                     raise
                 self.alive = False
                 for stream, kept in ((self.stdout, stdout), (self.stderr, stderr)):
