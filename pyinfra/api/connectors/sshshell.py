@@ -81,7 +81,7 @@ class RemoteShell:
                             errors.add("sudo: incorrect password")
                             break
                         self.channel.sendall(password.encode() + b"\n")
-                    elif line or not self.channel.eof_received:
+                    elif line or not (self.channel.eof_received or self.channel.closed):
                         errors.add(line)
                     else:
                         break
