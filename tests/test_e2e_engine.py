@@ -464,3 +464,73 @@ def test_a_deploys_facts_are_read_in_one_round_trip_per_host(pyinfra, deploy_dir
             assert len(reads) == 1, (attempt, reads)
             assert (out / name / "made").read_text() == "made\n"
     assert "5 changed" not in result.output and "0 changed" in result.output
+
+
+def test_an_operations_commands_stop_at_the_first_that_fails(pyinfra, deploy_dir, tmp_path):
+    # An operation's commands travel together; those after a failure must not run.
+    out = tmp_path / "out"
+    out.mkdir()
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
+            "deploy.py": f"""
+            from pyinfra import host
+            from pyinfra.modules import server
+            steps = ['touch {out}/one-{{{{ host.name }}}}', 'echo broke >&2; exit 4',
+                     'touch {out}/three-{{{{ host.name }}}}']
+            if host.name == '127.0.0.2':
+                server.shell(steps)
+            else:
+                server.shell(steps, ignore_errors=True)
+            server.shell('touch {out}/next-{{{{ host.name }}}}')
+        """,
+        }
+    )
+    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    assert result.returncode == 1, result.output
+    assert "exit status 4" in result.output and "broke" in result.output
+    made = sorted(p.name for p in out.iterdir())
+    assert made == ["next-127.0.0.3", "one-127.0.0.2", "one-127.0.0.3"], result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_operations_commands_go_in_one_round_trip(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir(
+        {
+            "files/app.conf": "port = 80\n",
+            "deploy.py": f"""
+            from pyinfra.modules import files, server
+            files.put('files/app.conf', '{tmp_path}/app.conf', mode='600')
+            server.shell(['echo a > {tmp_path}/a', 'echo b > {tmp_path}/b', 'echo c > {tmp_path}/c'])
+        """,
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", "--debug", cwd=root, env={"PYINFRA_SSH_TRANSPORT": "shell"})
+    assert result.returncode == 0, result.output
+    together = [line for line in result.output.splitlines() if "[127.0.0.2] running" in line]
+    # The upload, its chmod and its move; then the three commands.
+    assert together == [
+        "debug: [127.0.0.2] running 3 command(s) in one round trip",
+        "debug: [127.0.0.2] running 3 command(s) in one round trip",
+    ], result.output
+    assert (tmp_path / "app.conf").read_text() == "port = 80\n"
+    assert oct((tmp_path / "app.conf").stat().st_mode & 0o777) == "0o600"
+    assert [(tmp_path / n).read_text() for n in "abc"] == ["a\n", "b\n", "c\n"]
+
+
+def test_a_timeout_inside_an_operations_commands_stops_it_on_time(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell(['true', 'sleep 30', 'touch {tmp_path}/never'], timeout=1, ignore_errors=True)
+            server.shell('touch {tmp_path}/after')
+        """,
+        }
+    )
+    started = time.monotonic()
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert time.monotonic() - started < 20
+    assert "timed out" in result.output and "sleep 30" in result.output
+    assert (tmp_path / "after").exists() and not (tmp_path / "never").exists()

@@ -12,6 +12,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import paramiko
     from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.command import FileUploadCommand, StringCommand
     from pyinfra.api.connectors import make_connector
 
     port, key, known_hosts = sys.argv[1:4]
@@ -32,23 +33,45 @@ SCRIPT = textwrap.dedent("""
     started = len(waits)
     first = connector.run_shell_command("echo one; echo two >&2; exit 3")
     second = connector.run_shell_command("echo again")
+    writes = []
+    sendall = paramiko.Channel.sendall
+    paramiko.Channel.sendall = lambda channel, data: (writes.append(1), sendall(channel, data))[1]
+    batch = connector.run_commands([
+        StringCommand("echo a"),
+        FileUploadCommand(b"uploaded\\n", sys.argv[4]),
+        StringCommand("echo broke >&2; exit 3"),
+        StringCommand("echo never"),
+    ])
+    paramiko.Channel.sendall = sendall
+    after = connector.run_shell_command("echo after")
     connector.close()
     print(json.dumps({
         "waits while starting": started,
         "first": [first.exit_code, list(first.stdout), list(first.stderr)],
         "second": [second.exit_code, list(second.stdout)],
+        "batch writes": len(writes),
+        "batch": [[r.exit_code, list(r.stdout), list(r.stderr)] for r in batch],
+        "after": [after.exit_code, list(after.stdout), list(after.stderr)],
     }))
 """)
 
 
-def test_a_shell_starts_without_waiting_for_the_servers_reply(sshd, tmp_path):
+def test_the_shell_saves_round_trips_and_keeps_each_commands_result(sshd, tmp_path):
     # The exec request goes out and the first command follows it at once: one round
     # trip per shell less. Every command still gets its own status and streams.
+    # An operation's commands and uploads are written in one go; the shell skips those
+    # after a failure, and the next command reads only its own output.
     known_hosts = tmp_path / "known_hosts"
-    command = [sys.executable, "-c", SCRIPT, str(sshd.port), str(sshd.client_key), str(known_hosts)]
+    upload = tmp_path / "uploaded"
+    arguments = [str(sshd.port), str(sshd.client_key), str(known_hosts), str(upload)]
+    command = [sys.executable, "-c", SCRIPT, *arguments]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["waits while starting"] == 0
     assert result["first"] == [3, ["one"], ["two"]]
     assert result["second"] == [0, ["again"]]
+    assert result["batch writes"] == 1
+    assert result["batch"] == [[0, ["a"], []], [0, [], []], [3, [], ["broke"]]]
+    assert result["after"] == [0, ["after"], []]
+    assert upload.read_bytes() == b"uploaded\n"

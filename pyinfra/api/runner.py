@@ -27,32 +27,38 @@ class Events:
         pass
 
 
-def run_command(state: State, host: Host, command, kwargs: dict) -> CommandResult:
-    connector = host.connector
-    if isinstance(command, StringCommand):
-        return connector.run_shell_command(
-            command.command,
-            sudo=kwargs["sudo"],
-            sudo_user=kwargs["sudo_user"],
-            su_user=kwargs["su_user"],
-            env=kwargs["env"],
-            timeout=kwargs["timeout"],
-        )
-    if isinstance(command, FileUploadCommand):
-        return connector.put_file(
-            command.src,
-            command.dest,
-            sudo=kwargs["sudo"],
-            sudo_user=kwargs["sudo_user"],
-            su_user=kwargs["su_user"],
-        )
+def command_groups(commands: list) -> list[list]:
+    """Consecutive shell commands and uploads go together (the connector may send them
+    in one round trip); a local function runs alone, where it stands."""
+    groups: list[list] = []
+    for command in commands:
+        if not isinstance(command, (StringCommand, FileUploadCommand, FunctionCommand)):
+            raise TypeError(f"unknown command {command!r}")
+        alone = isinstance(command, FunctionCommand)
+        if alone or not groups or isinstance(groups[-1][0], FunctionCommand):
+            groups.append([command])
+        else:
+            groups[-1].append(command)
+    return groups
+
+
+def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[CommandResult]:
+    """The results of one group, ending with the first that failed."""
+    command = group[0]
     if isinstance(command, FunctionCommand):
         try:
             command.function(state, host, *command.args, **command.kwargs)
         except PyinfraError as error:
-            return CommandResult(str(command), 1, [], [str(error)])
-        return CommandResult(str(command), 0)
-    raise TypeError(f"unknown command {command!r}")
+            return [CommandResult(str(command), 1, [], [str(error)])]
+        return [CommandResult(str(command), 0)]
+    return host.connector.run_commands(
+        group,
+        sudo=kwargs["sudo"],
+        sudo_user=kwargs["sudo_user"],
+        su_user=kwargs["su_user"],
+        env=kwargs["env"],
+        timeout=kwargs["timeout"],
+    )
 
 
 def run_host_operation(
@@ -60,16 +66,17 @@ def run_host_operation(
 ) -> bool:
     """Run one operation's commands on one host; False when the host failed."""
     kwargs = op.global_kwargs
-    for command in op.commands:
+    for group in command_groups(op.commands):
         try:
-            result = run_command(state, host, command, kwargs)
+            results = run_group(state, host, group, kwargs)
         except ConnectError as error:
             op.status, op.error = "error", str(error)
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
-        if not result.ok:
-            op.error = result.describe()
+        failed = [result for result in results if not result.ok]
+        if failed:
+            op.error = failed[0].describe()
             if kwargs["ignore_errors"]:
                 op.status = "ignored"
                 events.host_operation_done(host, meta, op)

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
-from pyinfra.api.command import quote
+from pyinfra.api.command import FileUploadCommand, quote
 
 OutputCallback = Callable[[str, str], None]
 
@@ -138,6 +138,31 @@ class Connector(ABC):
         sudo_user: str | None = None,
         su_user: str | None = None,
     ) -> CommandResult: ...
+
+    def run_commands(
+        self,
+        commands: list,
+        sudo: bool = False,
+        sudo_user: str | None = None,
+        su_user: str | None = None,
+        env: dict | None = None,
+        timeout: float | None = None,
+    ) -> list[CommandResult]:
+        """Run shell commands and uploads (StringCommand, FileUploadCommand) in order,
+        stopping at the first that fails: the results end with that one. A connector
+        may send them together (the SSH shell does); this one runs them one by one."""
+        results = []
+        for command in commands:
+            if isinstance(command, FileUploadCommand):
+                result = self.put_file(command.src, command.dest, sudo, sudo_user, su_user)
+            else:
+                result = self.run_shell_command(
+                    command.command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env, timeout=timeout
+                )
+            results.append(result)
+            if not result.ok:
+                break
+        return results
 
     def close(self) -> None:
         self.connected = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import os
 import socket
 import threading
@@ -14,11 +15,12 @@ import uuid
 import gevent
 import paramiko
 
-from pyinfra.api.command import as_user, quote, wrap_command
+from pyinfra.api.command import FileUploadCommand, as_user, quote, wrap_command
 from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
 from pyinfra.api.exceptions import ConnectError
 
+logger = logging.getLogger("pyinfra")
 _known_hosts_lock = threading.Lock()
 
 # A host is failed when it leaves keepalives unanswered for this many TIMEOUTs in a row,
@@ -219,11 +221,57 @@ class SSHConnector(Connector):
         self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
     ) -> CommandResult:
         if self.config.SSH_TRANSPORT == "shell" and stdin is None:
-            script = wrap_command(command, env=env, timeout=timeout) + " </dev/null"
-            result = self._run_in_shell((bool(sudo), sudo_user, su_user), script, command, timeout)
-            result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
-            return result
+            step = self._command_step(command, env, timeout)
+            return self._run_in_shell((bool(sudo), sudo_user, su_user), [step])[0]
         return self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin)
+
+    def run_commands(self, commands, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None):
+        """Through the shell, consecutive commands and small uploads are written together
+        (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
+        if self.config.SSH_TRANSPORT != "shell":
+            return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout)
+        identity = (bool(sudo), sudo_user, su_user)
+        pending = list(commands)
+        results: list[CommandResult] = []
+        while pending:
+            steps, sent, size = [], [], 0
+            while pending:
+                step = self._step(pending[0], env, timeout)
+                if step is None or (steps and size + len(step[0]) > SHELL_UPLOAD_MAX):
+                    break
+                steps.append(step)
+                sent.append(pending.pop(0))
+                size += len(step[0])
+            if not steps:  # an upload SFTP carries
+                command = pending.pop(0)
+                results.append(self._upload_sftp(command.src, command.dest, sudo, sudo_user, su_user))
+            else:
+                if len(steps) > 1:
+                    logger.debug("[%s] running %d command(s) in one round trip", self.host.name, len(steps))
+                done = self._run_in_shell(identity, steps)
+                results.extend(done)
+                last = sent[len(done) - 1]
+                if isinstance(last, FileUploadCommand) and done[-1].exit_code == 127:
+                    self._shell_uploads = False  # no base64 on this host: SFTP from now on
+                    results[-1] = self._upload_sftp(last.src, last.dest, sudo, sudo_user, su_user)
+                    pending[:0] = sent[len(done) :]
+            if not results[-1].ok:
+                break
+        return results
+
+    def _step(self, command, env, timeout) -> tuple[str, str, float | None] | None:
+        """(script, label, timeout) for the shell; None for an upload SFTP must carry."""
+        if not isinstance(command, FileUploadCommand):
+            return self._command_step(command.command, env, timeout)
+        if not self._shell_uploads:
+            return None
+        src = command.src
+        content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
+        return None if content is None else self._upload_step(content, command.dest)
+
+    @staticmethod
+    def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
+        return wrap_command(command, env=env, timeout=timeout) + " </dev/null", command, timeout
 
     def _shell(self, identity) -> RemoteShell:
         shell = self._shells.get(identity)
@@ -240,18 +288,23 @@ class SSHConnector(Connector):
             self._shells[identity] = shell
         return shell
 
-    def _run_in_shell(self, identity, script: str, label: str, timeout) -> CommandResult:
+    def _run_in_shell(self, identity, steps: list[tuple[str, str, float | None]]) -> list[CommandResult]:
+        """Results of the steps run in the identity's shell, ending with the first that
+        failed. A command that `timeout` stopped on the host is marked timed out."""
         try:
-            return self._shell(identity).run(script, label, timeout, self.output_callback(), self.wait)
+            results = self._shell(identity).run_many(steps, self.output_callback(), self.wait)
         except ShellDied as died:
             # The shell could not start (sudo refused) or the connection went away.
             if not self._answers():
                 self.connected = False
                 raise ConnectError(f"connection to {self.host.name} lost")
-            return died.result
+            results = died.earlier + [died.result]
         except (paramiko.SSHException, OSError, EOFError) as error:
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
+        for result, (_, _, timeout) in zip(results, steps):
+            result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
+        return results
 
     def _run_in_channel(self, command, sudo, sudo_user, su_user, env, timeout, stdin) -> CommandResult:
         password = self.host.data.sudo_password if sudo else None
@@ -341,10 +394,13 @@ class SSHConnector(Connector):
         return self._upload_sftp(src, dest, sudo, sudo_user, su_user)
 
     def _upload_in_shell(self, identity, content: bytes, dest: str) -> CommandResult:
+        return self._run_in_shell(identity, [self._upload_step(content, dest)])[0]
+
+    @staticmethod
+    def _upload_step(content: bytes, dest: str) -> tuple[str, str, None]:
         delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
         encoded = base64.encodebytes(content).decode()
-        script = f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}"
-        return self._run_in_shell(identity, script, f"upload to {dest}", None)
+        return f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}", f"upload to {dest}", None
 
     def _upload_sftp(self, src, dest, sudo, sudo_user, su_user) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest

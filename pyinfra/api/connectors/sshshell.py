@@ -25,6 +25,11 @@ class ShellDied(Exception):
     def __init__(self, result: CommandResult):
         super().__init__(result.describe())
         self.result = result
+        self.earlier: list[CommandResult] = []  # results of the steps sent before it
+
+
+# What a step's marker carries instead of an exit status when the shell skipped it.
+SKIPPED = "skipped"
 
 
 def start_command(channel, command: str) -> None:
@@ -94,47 +99,88 @@ class RemoteShell:
         """Run `script` (shell text, its stdin already redirected) and wait for its marker.
         `wait(greenlet, seconds)` waits for the reading to end (False: out of time) and
         raises when the connection stops answering meanwhile."""
+        return self.run_many([(script, label, timeout)], on_output, wait)[0]
+
+    def run_many(self, steps: list[tuple[str, str, float | None]], on_output, wait) -> list[CommandResult]:
+        """Run each (script, label, timeout) in order, all written at once: one round trip
+        for them all. The shell itself skips the steps after the first that fails, so the
+        results end with that one. ShellDied carries the results before it (`earlier`)."""
         with self.lock:
-            self.count += 1
-            marker = f"__pyinfra_{self.token}_{self.count}__"
-            payload = f"{script}\nprintf '%s %s\\n' '{marker}' \"$?\"\nprintf '%s\\n' '{marker}' >&2\n"
-            stdout = OutputLines()
-            stderr = OutputLines()
-            status: list[int] = []
-            try:
-                self.channel.sendall(payload.encode())
-            except OSError:  # paramiko's "Socket is closed": the shell has ended
-                if not (self.channel.closed or self.channel.exit_status_ready()):
+            markers = []
+            parts = ["__pyinfra_go=1"]
+            for script, _, _ in steps:
+                self.count += 1
+                marker = f"__pyinfra_{self.token}_{self.count}__"
+                markers.append(marker)
+                parts.append(
+                    f'if [ "$__pyinfra_go" = 1 ]; then\n{script}\n__pyinfra_rc=$?\n'
+                    f"else __pyinfra_rc={SKIPPED}; fi\n"
+                    f"printf '%s %s\\n' '{marker}' \"$__pyinfra_rc\"\nprintf '%s\\n' '{marker}' >&2\n"
+                    f'[ "$__pyinfra_rc" = 0 ] || __pyinfra_go=0'
+                )
+            self._send("\n".join(parts) + "\n", steps[0][1])
+            results: list[CommandResult] = []
+            for (_, label, timeout), marker in zip(steps, markers):
+                try:
+                    result = self._collect(marker, label, timeout, on_output, wait)
+                except ShellDied as died:
+                    died.earlier = results
                     raise
-                self.alive = False
-                for stream, kept in ((self.stdout, stdout), (self.stderr, stderr)):
-                    for line in stream.read(64 * 1024).splitlines():
-                        kept.add(decode(line))
-                raise ShellDied(CommandResult(label, self.channel.recv_exit_status(), stdout, stderr))
-            reader = threading.Thread(
-                target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
-            )
-            reader.daemon = True
-            reader.start()
+                if result is None:  # skipped: read only to keep the stream in step
+                    continue
+                results.append(result)
+                if result.timed_out:  # the shell was closed
+                    break
+            return results
 
-            def read_all() -> None:
-                self._read(self.stdout, marker, stdout, status, "stdout", on_output)
-                reader.join()
-
-            work = gevent.spawn(read_all)
-            try:
-                finished = wait(work, timeout + GRACE if timeout else None)
-            except BaseException:
-                self.close()  # the reading ends on EOF (no kill: see ssh.py)
+    def _send(self, payload: str, label: str) -> None:
+        try:
+            self.channel.sendall(payload.encode())
+        except OSError:  # paramiko's "Socket is closed": the shell has ended
+            if not (self.channel.closed or self.channel.exit_status_ready()):
                 raise
-            if not finished:
-                self.close()
-                return CommandResult(label, -1, stdout, stderr, timed_out=True)
-            if not status:
-                self.alive = False
-                code = self.channel.recv_exit_status() if self.channel.exit_status_ready() else -1
-                raise ShellDied(CommandResult(label, code, stdout, stderr))
-            return CommandResult(label, status[0], stdout, stderr)
+            self.alive = False
+            stdout, stderr = OutputLines(), OutputLines()
+            for stream, kept in ((self.stdout, stdout), (self.stderr, stderr)):
+                for line in stream.read(64 * 1024).splitlines():
+                    kept.add(decode(line))
+            raise ShellDied(CommandResult(label, self.channel.recv_exit_status(), stdout, stderr))
+
+    def _collect(self, marker: str, label: str, timeout, on_output, wait) -> CommandResult | None:
+        """One step's result, read up to its marker; None when the shell skipped it."""
+        stdout = OutputLines()
+        stderr = OutputLines()
+        status: list[str] = []
+        reader = threading.Thread(
+            target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
+        )
+        reader.daemon = True
+        reader.start()
+
+        def read_all() -> None:
+            self._read(self.stdout, marker, stdout, status, "stdout", on_output)
+            reader.join()
+
+        work = gevent.spawn(read_all)
+        try:
+            finished = wait(work, timeout + GRACE if timeout else None)
+        except BaseException:
+            self.close()  # the reading ends on EOF (no kill: see ssh.py)
+            raise
+        if not finished:
+            self.close()
+            return CommandResult(label, -1, stdout, stderr, timed_out=True)
+        if not status:
+            self.alive = False
+            code = self.channel.recv_exit_status() if self.channel.exit_status_ready() else -1
+            raise ShellDied(CommandResult(label, code, stdout, stderr))
+        if status[0] == SKIPPED:
+            return None
+        try:
+            code = int(status[0])
+        except ValueError:
+            code = -1
+        return CommandResult(label, code, stdout, stderr)
 
     def _read(self, stream, marker: str, kept: OutputLines, status, name: str, on_output) -> None:
         """Read lines up to the marker. A line longer than MAX_LINE arrives in pieces;
@@ -153,10 +199,7 @@ class RemoteShell:
                 # Output that did not end with a newline shares the marker's line.
                 before, tail = data[:index], data[index + len(marker_bytes) :]
                 if status is not None:
-                    try:
-                        status.append(int(tail.strip() or b"-1"))
-                    except ValueError:
-                        status.append(-1)
+                    status.append(tail.strip().decode(errors="replace"))
                 if before:
                     self._emit(before, kept, name, on_output)
                 return
