@@ -1,0 +1,32 @@
+"""What importing the command does to the process before any deploy runs."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+
+def test_gevent_plugins_installed_beside_us_are_still_called(tmp_path):
+    # The command looks gevent's plugins up once instead of once per patched module;
+    # an installed plugin must still see the events.
+    (tmp_path / "fakeplugin.py").write_text(
+        textwrap.dedent(f"""
+            def hook(event):
+                with open({str(tmp_path / "seen")!r}, "a") as handle:
+                    handle.write(type(event).__name__ + "\\n")
+        """)
+    )
+    info = tmp_path / "fakeplugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[gevent.plugins.monkey.will_patch_all]\nfake = fakeplugin:hook\n"
+        "[gevent.plugins.monkey.did_patch_module]\nfake = fakeplugin:hook\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    code = "import pyinfra.cli, socket, gevent.socket; assert socket.socket is gevent.socket.socket"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = (tmp_path / "seen").read_text().splitlines()
+    assert seen[0] == "GeventWillPatchAllEvent"
+    assert seen.count("GeventDidPatchModuleEvent") >= 5  # socket, thread, time, select, ...
