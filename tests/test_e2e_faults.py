@@ -64,22 +64,28 @@ def test_connection_dropped_mid_deploy(sshd, ssh_home, deploy_dir, tmp_path, fai
     assert "Traceback" not in output
 
 
-def test_host_stalling_after_authentication_fails_after_timeout(sshd, ssh_home, deploy_dir,
-                                                                 tmp_path):
+def start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, seconds):
+    """Start a deploy (TIMEOUT=2) whose first command runs `seconds` on each host, and
+    freeze 127.0.0.3's sshd once it runs there; returns (process, frozen pids). The
+    second command leaves done-<host> in tmp_path."""
     marker = tmp_path / "connected"
     root = deploy_dir({
         "inventories/production.py": HOSTS,
         "deploy.py": f"""
-            from pyinfra import host
             from pyinfra.modules import server
             TIMEOUT = 2
-            server.shell('touch {marker}-{{{{ host.name }}}}; sleep 3')
+            server.shell('touch {marker}-{{{{ host.name }}}}; sleep {seconds}')
             server.shell('touch {tmp_path}/done-{{{{ host.name }}}}')
         """,
     })
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     wait_for(f"{marker}-127.0.0.3")
-    stopped = signal_sessions("127.0.0.3", sshd.port, signal.SIGSTOP)
+    return process, signal_sessions("127.0.0.3", sshd.port, signal.SIGSTOP)
+
+
+def test_host_stalling_after_authentication_fails_after_timeout(sshd, ssh_home, deploy_dir,
+                                                                 tmp_path):
+    process, stopped = start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, 3)
     started = time.monotonic()
     try:
         output, _ = process.communicate(timeout=60)
@@ -96,19 +102,7 @@ def test_host_too_busy_to_answer_for_a_while_is_not_failed(sshd, ssh_home, deplo
     # A server starved of CPU answers its keepalive late. Like OpenSSH's
     # ServerAliveCountMax=3, a host is failed only after 3 x TIMEOUT of silence: here
     # 127.0.0.3 is frozen for 5s (TIMEOUT=2: one missed keepalive, not three).
-    marker = tmp_path / "connected"
-    root = deploy_dir({
-        "inventories/production.py": HOSTS,
-        "deploy.py": f"""
-            from pyinfra.modules import server
-            TIMEOUT = 2
-            server.shell('touch {marker}-{{{{ host.name }}}}; sleep 1')
-            server.shell('touch {tmp_path}/done-{{{{ host.name }}}}')
-        """,
-    })
-    process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
-    wait_for(f"{marker}-127.0.0.3")
-    stopped = signal_sessions("127.0.0.3", sshd.port, signal.SIGSTOP)
+    process, stopped = start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, 1)
     assert stopped
     try:
         time.sleep(5)

@@ -265,9 +265,13 @@ class SSHConnector(Connector):
             return self._command_step(command.command, env, timeout)
         if not self._shell_uploads:
             return None
-        src = command.src
+        src, dest = command.src, command.dest
         content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
-        return None if content is None else self._upload_step(content, command.dest)
+        if content is None:
+            return None
+        delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
+        encoded = base64.encodebytes(content).decode()
+        return f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}", f"upload to {dest}", None
 
     @staticmethod
     def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
@@ -384,23 +388,9 @@ class SSHConnector(Connector):
         return False
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
-        if self.config.SSH_TRANSPORT == "shell" and self._shell_uploads:
-            content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
-            if content is not None:
-                result = self._upload_in_shell((bool(sudo), sudo_user, su_user), content, dest)
-                if result.exit_code != 127:
-                    return result
-                self._shell_uploads = False  # no base64 on this host: SFTP from now on
+        if self.config.SSH_TRANSPORT == "shell":  # small through the shell, else SFTP
+            return self.run_commands([FileUploadCommand(src, dest)], sudo, sudo_user, su_user)[0]
         return self._upload_sftp(src, dest, sudo, sudo_user, su_user)
-
-    def _upload_in_shell(self, identity, content: bytes, dest: str) -> CommandResult:
-        return self._run_in_shell(identity, [self._upload_step(content, dest)])[0]
-
-    @staticmethod
-    def _upload_step(content: bytes, dest: str) -> tuple[str, str, None]:
-        delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
-        encoded = base64.encodebytes(content).decode()
-        return f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}", f"upload to {dest}", None
 
     def _upload_sftp(self, src, dest, sudo, sudo_user, su_user) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest
