@@ -128,6 +128,9 @@ class TestSSHD:
         self.port = None
         self.process = None
         self._log_file = None
+        # sshd_config lines added after the defaults (Match blocks go last): test users
+        # (tests/users.py) and chroot hosts (tests/chroot.py) add theirs before start().
+        self.extra_config = []
 
     # Paths inside the temp dir
 
@@ -260,6 +263,7 @@ class TestSSHD:
             "LogLevel ERROR",
             "Subsystem sftp internal-sftp",
         ]
+        lines += self.extra_config
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
