@@ -9,7 +9,9 @@ costs one round trip, not one per fact; a deploy that looks at a fact or at an
 operation's meta itself waits for it, and costs one more.
 
 Facts describe the host before the deploy runs, so building operations side by side
-gives what building them one by one would.
+gives what building them one by one would. An operation whose facts an earlier one of
+the run may change is marked as depending on it, and made again when its turn comes
+(api/dependencies.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import gevent
 import gevent.event
 
 from pyinfra.api import context
+from pyinfra.api.dependencies import mark_dependent
 from pyinfra.api.exceptions import FactError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
@@ -198,3 +201,4 @@ def build(
         batcher.run(hosts, function, on_progress)
     finally:
         state.facts.batcher = None
+    mark_dependent(state)

@@ -179,24 +179,39 @@ class FactCache:
         key = (name, args, sudo, sudo_user, su_user)
         cached = self.values.setdefault(host, {})
         if key not in cached:
-
-            def make_request() -> FactRequest:
-                fact = get_fact_class(name)()
-                command = fact.make_command(*args)  # checks the arguments
-                companions = []
-                for other_name in fact.prefetch:
-                    other = get_fact_class(other_name)()
-                    companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
-                return FactRequest(host, fact, command, key, companions)
-
             if self.batcher is not None and self.batcher.owns(host):
-                value = self.batcher.request(host, key, make_request)
+                value = self.batcher.request(host, key, lambda: self.make_request(host, key))
             else:
-                value = self.read_many([make_request()])[0]
+                value = self.read_many([self.make_request(host, key)])[0]
             cached[key] = value
         if state.results[host].failed:
             raise FactError(f"cannot read fact {name} on {host.name}: {state.results[host].error}")
+        reads = host.fact_reads
+        if reads is not None and key not in reads:
+            reads.append(key)
         return cached[key]
+
+    @staticmethod
+    def make_request(host, key: tuple) -> "FactRequest":
+        name, args = key[0], key[1]
+        fact = get_fact_class(name)()
+        command = fact.make_command(*args)  # checks the arguments
+        companions = []
+        for other_name in fact.prefetch:
+            other = get_fact_class(other_name)()
+            companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
+        return FactRequest(host, fact, command, key, companions)
+
+    def refresh(self, host, keys: list[tuple]) -> None:
+        """Read these facts of `host` again (one round trip per user they are read as),
+        after an earlier operation of the run may have changed them."""
+        known = self.values.setdefault(host, {})
+        for key in keys:
+            known.pop(key, None)
+            for other_name in get_fact_class(key[0]).prefetch:
+                known.pop((other_name, key[1]) + key[2:], None)
+        if keys:
+            self.read_many([self.make_request(host, key) for key in keys])
 
     def get_many(self, hosts, name: str, args: tuple) -> None:
         """Read one fact on many hosts at once (for --fact and API users)."""

@@ -25,15 +25,19 @@ class Host:
         self.fact = FactProxy(self)
         self.state: State | None = None
         self.connector: Connector | None = None
-        # greenlet -> (global arguments, HostOperation) of the operation it builds.
-        self._building: dict[Any, tuple[dict[str, Any], Any]] = {}
+        # greenlet -> (global arguments, HostOperation, fact keys read) of the
+        # operation it builds.
+        self._building: dict[Any, tuple[dict[str, Any], Any, list]] = {}
 
     @contextmanager
-    def building(self, op_kwargs: dict[str, Any], host_op: Any = None) -> Iterator[None]:
+    def building(
+        self, op_kwargs: dict[str, Any], host_op: Any = None, reads: list | None = None
+    ) -> Iterator[None]:
         """The current greenlet builds an operation: facts read meanwhile are read as
-        its user (a fact read under sudo is read with sudo)."""
+        its user (a fact read under sudo is read with sudo), and their keys are added
+        to `reads`."""
         current = getcurrent()
-        self._building[current] = (op_kwargs, host_op)
+        self._building[current] = (op_kwargs, host_op, reads if reads is not None else [])
         try:
             yield
         finally:
@@ -50,6 +54,12 @@ class Host:
         """The HostOperation the current greenlet builds, once recorded (or None)."""
         building = self._building.get(getcurrent())
         return building[1] if building else None
+
+    @property
+    def fact_reads(self) -> list | None:
+        """Where the operation the current greenlet builds notes the facts it reads."""
+        building = self._building.get(getcurrent())
+        return building[2] if building else None
 
     def get_fact(self, name: str, *args: Any) -> Any:
         if self.state is None:

@@ -129,9 +129,9 @@ def operation(func: Callable) -> Callable:
                 OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None
 
-        def make_commands(host_op: HostOperation | None = None) -> list:
+        def make_commands(host_op: HostOperation | None = None, reads: list | None = None) -> list:
             try:
-                with host.building(global_kwargs, host_op):
+                with host.building(global_kwargs, host_op, reads):
                     made = func(state, host, *rendered_args, **rendered_kwargs)
                     return [to_command(c) for c in made or ()]
             except PyinfraError as error:
@@ -146,10 +146,17 @@ def operation(func: Callable) -> Callable:
             # Recorded now, in call order; made beside the deploy's next operations,
             # so their facts are read in the same round trip (api/build.py).
             host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
-            host_op.commands_pending(batcher.defer(host, lambda: make_commands(host_op)))
-            return host_op
-        commands = make_commands()
-        return state.add_operation(host, key, name, location, commands, global_kwargs, position)
+            host_op.commands_pending(batcher.defer(host, lambda: make_commands(host_op, host_op.reads)))
+        else:
+            reads: list = []
+            commands = make_commands(None, reads)
+            host_op = state.add_operation(host, key, name, location, commands, global_kwargs, position)
+            host_op.reads = reads
+        if deferrable:
+            # pyinfra's own operations only yield commands: made again, they read the
+            # facts as they are then (api/dependencies.py).
+            host_op.remake = lambda: make_commands(host_op, host_op.reads)
+        return host_op
 
     decorated.is_operation = True
     decorated.operation_function = func

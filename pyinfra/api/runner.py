@@ -61,11 +61,30 @@ def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[Comma
     )
 
 
+def remake(state: State, host: Host, op: HostOperation) -> None:
+    """Make a dependent operation's commands again from the facts as they are now: the
+    facts it read are read again first, all in one round trip."""
+    keys, op.reads = op.reads, []
+    state.facts.refresh(host, keys)
+    if state.results[host].failed:
+        raise PyinfraError(f"facts could not be read again: {state.results[host].error}")
+    op.commands = op.remake()
+    logger.debug("[%s] made again from fresh facts: %d command(s)", host.name, len(op.commands))
+
+
 def run_host_operation(
     state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events
 ) -> bool:
     """Run one operation's commands on one host; False when the host failed."""
     kwargs = op.global_kwargs
+    if op.dependent:
+        try:
+            remake(state, host, op)
+        except PyinfraError as error:
+            op.status, op.error = "error", str(error)
+            state.fail_host(host, f"{meta.name}: {error}")
+            events.host_operation_done(host, meta, op)
+            return False
     for group in command_groups(op.commands):
         try:
             results = run_group(state, host, group, kwargs)

@@ -47,12 +47,19 @@ class HostOperation:
     While the build makes the commands in a greenlet of their own (api/build.py),
     reading `commands` waits for them."""
 
-    __slots__ = ("_commands", "_pending", "global_kwargs", "status", "error")
+    __slots__ = ("_commands", "_pending", "global_kwargs", "status", "error", "reads", "remake", "dependent")
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
         self._commands = commands
         self._pending: Callable[[], list[Command]] | None = None
         self.global_kwargs = global_kwargs
+        # Keys of the facts the build read for it, in the FactCache.
+        self.reads: list[tuple] = []
+        # Makes the commands again from the facts as they are now (None: it cannot).
+        self.remake: Callable[[], list[Command]] | None = None
+        # An earlier operation of the run may change what it read: it is made again
+        # from fresh facts when its turn comes (api/dependencies.py).
+        self.dependent = False
         # Filled when the operation runs: "success", "error", "skipped" or None (not run).
         self.status: str | None = None
         self.error: str | None = None
@@ -67,6 +74,11 @@ class HostOperation:
             self._commands = self._pending()
             self._pending = None
         return self._commands
+
+    @commands.setter
+    def commands(self, commands: list[Command]) -> None:
+        self._pending = None
+        self._commands = commands
 
     @property
     def changed(self) -> bool:

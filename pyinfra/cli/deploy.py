@@ -89,7 +89,9 @@ def show_proposed(state: State, printer: Printer) -> None:
             op = state.host_ops[host].get(key)
             if op is None:
                 continue
-            if op.commands:
+            if op.dependent:
+                printer.host_line(host, "depends on an earlier change: decided when it runs", "yellow")
+            elif op.commands:
                 count = len(op.commands)
                 printer.host_line(host, f"{count} command{'s' if count > 1 else ''}", "yellow")
                 if printer.verbose >= 2 or state.dry_run:

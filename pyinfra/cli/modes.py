@@ -167,12 +167,19 @@ def debug_state(state: State, printer: Printer) -> int:
             for host in state.targets
             if key in state.host_ops[host]
         }
+        # Commands planned from facts read before the run, made again when it runs.
+        dependent = sorted(
+            host.name
+            for host in state.targets
+            if key in state.host_ops[host] and state.host_ops[host][key].dependent
+        )
         ops.append(
             {
                 "name": meta.name,
                 "location": meta.location,
                 "global_arguments": to_json(meta.global_kwargs),
                 "hosts": hosts,
+                "dependent_hosts": dependent,
             }
         )
     emit({"operations": ops})

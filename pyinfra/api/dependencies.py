@@ -1,0 +1,151 @@
+"""Which operations of a run act on something an earlier operation of the same run may
+change on that host: those are made again from fresh facts when their turn comes.
+
+Operations are built from facts read before the run. That is right for every
+operation except one whose facts an earlier change touches: `files.put` then
+`files.line` on the same file would plan the line from the file as it was before the
+upload. What an operation touches is known from the facts it read while it was built:
+a fact describes a *subject* on the host (a path, the packages, the users, the
+services). An operation that changes something (it has commands) is taken to change
+the subjects it read; a later operation reading one of those subjects *depends* on it.
+
+Paths are compared with care, so that the common deploy (make a directory, then put
+files into it) stays planned before the run: a change to a path that did not exist
+touches only that path (a new directory is empty), a change to an existing path
+touches everything under it too (a recursive chown, a removal), and a fact listing a
+directory's content (`find_files`) reads everything under it.
+
+Commands of `server.shell` and friends are opaque: they read no fact, so what they
+change is unknown and nothing is taken to depend on them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+# Facts describing the same thing share a subject. "path": the fact's first argument is
+# a path on the host. Facts not listed (and without a `subject` of their own) describe
+# only themselves, with their arguments.
+SUBJECTS = {
+    **dict.fromkeys(
+        (
+            "file",
+            "directory",
+            "link",
+            "sha1_file",
+            "find_in_file",
+            "find_files",
+            "find_directories",
+            "find_links",
+            "git_branch",
+            "git_pull_needed",
+            "npm_local_packages",
+            "pip_virtualenv_packages",
+        ),
+        "path",
+    ),
+    # Installing a package of any manager may change what another reports, and
+    # which programs exist.
+    **dict.fromkeys(
+        (
+            "apt_keys",
+            "apt_sources",
+            "apt_upgrades",
+            "deb_package",
+            "deb_packages",
+            "rpm_package",
+            "rpm_packages",
+            "yum_updates",
+            "pip_packages",
+            "pip_unmet_requirements",
+            "npm_packages",
+            "gem_packages",
+            "pkg_packages",
+            "which",
+        ),
+        "packages",
+    ),
+    **dict.fromkeys(("users", "groups", "home"), "users"),
+    **dict.fromkeys(
+        (
+            "initd_status",
+            "rcd_enabled",
+            "rcd_status",
+            "systemd_enabled",
+            "systemd_status",
+            "upstart_status",
+        ),
+        "services",
+    ),
+}
+
+# Facts whose value lists what is under a directory.
+LISTINGS = frozenset({"find_files", "find_directories", "find_links", "npm_local_packages"})
+
+
+def subject_of(name: str) -> str | None:
+    from pyinfra.api.facts import get_fact_class
+
+    own = getattr(get_fact_class(name), "subject", None)
+    return own or SUBJECTS.get(name)
+
+
+def _path(args: tuple) -> str | None:
+    if not args or not isinstance(args[0], str) or not args[0]:
+        return None
+    return posixpath.normpath(args[0])
+
+
+def read_resource(key: tuple) -> tuple:
+    """What reading the fact `key` ((name, args, identity...)) depends on."""
+    name, args = key[0], key[1]
+    subject = subject_of(name)
+    if subject == "path":
+        path = _path(args)
+        if path is not None:
+            return ("tree" if name in LISTINGS else "path", path)
+    elif subject:
+        return ("subject", subject)
+    return ("fact", name, repr(args))
+
+
+def changed_resource(key: tuple, value: Any) -> tuple:
+    """What an operation that read `key` (whose value was `value`) and changed
+    something may have changed."""
+    resource = read_resource(key)
+    if resource[0] == "path" and value not in (None, False, [], {}):
+        return ("tree", resource[1])  # it existed: what is under it may change too
+    return resource
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or parent == "/" or path.startswith(parent.rstrip("/") + "/")
+
+
+def overlaps(changed: tuple, read: tuple) -> bool:
+    if changed[0] in ("path", "tree") and read[0] in ("path", "tree"):
+        if changed[0] == "tree" and _under(read[1], changed[1]):
+            return True
+        if read[0] == "tree" and _under(changed[1], read[1]):
+            return True
+        return changed[1] == read[1]
+    return changed == read
+
+
+def mark_dependent(state) -> None:
+    """Set `dependent` on every host operation an earlier change of the run may
+    invalidate (in run order, host by host)."""
+    for host in state.targets:
+        values = state.facts.values.get(host, {})
+        changed: list[tuple] = []
+        for _, op in state.ops_for_host(host):
+            reads = [read_resource(key) for key in op.reads]
+            op.dependent = op.remake is not None and any(
+                overlaps(done, read) for done in changed for read in reads
+            )
+            if op.dependent or op.commands:
+                for key in op.reads:
+                    resource = changed_resource(key, values.get(key))
+                    if resource not in changed:
+                        changed.append(resource)
