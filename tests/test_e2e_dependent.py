@@ -35,6 +35,21 @@ def test_put_then_line_converges_on_every_run(pyinfra, deploy_dir, tmp_path):
             assert (base / name / "app.conf").read_text() == "listen 80\nextra=1\n", (run, result.output)
 
 
+def test_dependent_operation_costs_no_extra_round_trip(pyinfra, deploy_dir, tmp_path):
+    """Its facts are read behind the commands of the operation it depends on."""
+    base = tmp_path / "hosts"
+    root = put_then_line(deploy_dir, base)
+    for run in range(2):
+        result = pyinfra("inventory.py", "deploy.py", "--debug", cwd=root)
+        assert result.returncode == 0, result.output
+        for name in HOSTS:
+            lines = result.output.splitlines()
+            assert len([line for line in lines if f"[{name}] reading fact" in line]) == 1, result.output
+            behind = [line for line in lines if f"[{name}]" in line and "of the next operation read" in line]
+            assert len(behind) == 1, (run, result.output)
+            assert (base / name / "app.conf").read_text() == "listen 80\nextra=1\n"
+
+
 def test_dry_run_shows_dependent_operation(pyinfra, deploy_dir, tmp_path):
     base = tmp_path / "hosts"
     root = put_then_line(deploy_dir, base)

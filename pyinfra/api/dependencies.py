@@ -139,7 +139,8 @@ def mark_dependent(state) -> None:
     for host in state.targets:
         values = state.facts.values.get(host, {})
         changed: list[tuple] = []
-        for _, op in state.ops_for_host(host):
+        ops = [op for _, op in state.ops_for_host(host)]
+        for op in ops:
             reads = [read_resource(key) for key in op.reads]
             op.dependent = op.remake is not None and any(
                 overlaps(done, read) for done in changed for read in reads
@@ -149,3 +150,12 @@ def mark_dependent(state) -> None:
                     resource = changed_resource(key, values.get(key))
                     if resource not in changed:
                         changed.append(resource)
+        # Which dependent operation each one's round trip can read the facts of: the
+        # next one on the host, with only operations that run nothing between them.
+        following = None
+        for op in reversed(ops):
+            op.feeds = following
+            if op.dependent:
+                following = op
+            elif op.commands:
+                following = None

@@ -242,6 +242,38 @@ class FactCache:
             self._read_parts(host, identity, parts)
         return [known[request.key] for request in requests]
 
+    def read_later(self, host, keys: list[tuple], identity: tuple):
+        """A command reading those of these facts that are read as `identity`, for the
+        caller to send behind commands of its own, and `done(result)`, which caches
+        what the command's result says and returns the keys it read. Nothing is
+        cached from a missing or partial result: those facts are read as usual."""
+        parts: dict[tuple, tuple[FactBase, str]] = {}
+        for key in keys:
+            if tuple(key[2:]) != identity:
+                continue
+            request = self.make_request(host, key)
+            parts.setdefault(key, (request.fact, request.command))
+            for other, command, other_key in request.companions:
+                parts.setdefault(other_key, (other, command))
+        if not parts:
+            return None
+        items = list(parts.items())
+        separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
+        command = "\n".join(f'{{ {part}\n}}; echo "{separator} $?"' for _, (_, part) in items)
+
+        def done(result) -> list[tuple]:
+            if result is None or result.timed_out or getattr(result.stdout, "dropped", 0):
+                return []
+            outputs = split_outputs(result.stdout, separator)
+            if len(outputs) != len(items):
+                return []
+            known = self.values.setdefault(host, {})
+            for (key, (fact, _)), (code, lines) in zip(items, outputs):
+                known[key] = self._value(host, fact, code, lines)
+            return [key for key, _ in items]
+
+        return command, done
+
     def _read_parts(self, host, identity: tuple, parts: dict[tuple, tuple["FactBase", str]]) -> None:
         known = self.values.setdefault(host, {})
         items = list(parts.items())

@@ -64,12 +64,30 @@ def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[Comma
 def remake(state: State, host: Host, op: HostOperation) -> None:
     """Make a dependent operation's commands again from the facts as they are now: the
     facts it read are read again first, all in one round trip."""
-    keys, op.reads = op.reads, []
+    keys = [key for key in op.reads if key not in op.fresh]
+    op.reads, op.fresh = [], set()
     state.facts.refresh(host, keys)
     if state.results[host].failed:
         raise PyinfraError(f"facts could not be read again: {state.results[host].error}")
     op.commands = op.remake()
     logger.debug("[%s] made again from fresh facts: %d command(s)", host.name, len(op.commands))
+
+
+def read_behind(state: State, host: Host, op: HostOperation, groups: list[list]):
+    """When the host's next operation depends on this one, add a read of its facts
+    to the end of our last group (same user, no env): its `done(result)`, or None."""
+    following = op.feeds
+    kwargs = op.global_kwargs
+    if following is None or not groups or isinstance(groups[-1][0], FunctionCommand) or kwargs["env"]:
+        return None
+    sudo = bool(kwargs["sudo"])
+    identity = (sudo, kwargs["sudo_user"] if sudo else None, kwargs["su_user"])
+    read = state.facts.read_later(host, following.reads, identity)
+    if read is None:
+        return None
+    command, done = read
+    groups[-1] = groups[-1] + [StringCommand(command)]
+    return done
 
 
 def run_host_operation(
@@ -85,7 +103,9 @@ def run_host_operation(
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
-    for group in command_groups(op.commands):
+    groups = command_groups(op.commands)
+    read_next = read_behind(state, host, op, groups)
+    for group in groups:
         try:
             results = run_group(state, host, group, kwargs)
         except ConnectError as error:
@@ -93,6 +113,15 @@ def run_host_operation(
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
+        if read_next is not None and group is groups[-1]:
+            # The facts of the dependent operation coming next, read behind our own
+            # commands when they all ran.
+            read = results.pop() if len(results) == len(group) else None
+            fresh = read_next(read)
+            op.feeds.fresh.update(fresh)
+            logger.debug(
+                "[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh)
+            )
         failed = [result for result in results if not result.ok]
         if failed:
             op.error = failed[0].describe()

@@ -47,7 +47,18 @@ class HostOperation:
     While the build makes the commands in a greenlet of their own (api/build.py),
     reading `commands` waits for them."""
 
-    __slots__ = ("_commands", "_pending", "global_kwargs", "status", "error", "reads", "remake", "dependent")
+    __slots__ = (
+        "_commands",
+        "_pending",
+        "global_kwargs",
+        "status",
+        "error",
+        "reads",
+        "remake",
+        "dependent",
+        "feeds",
+        "fresh",
+    )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
         self._commands = commands
@@ -60,6 +71,11 @@ class HostOperation:
         # An earlier operation of the run may change what it read: it is made again
         # from fresh facts when its turn comes (api/dependencies.py).
         self.dependent = False
+        # The dependent operation that runs next on the host when this one changed
+        # something: its facts are read behind this one's commands, in their round trip.
+        self.feeds: HostOperation | None = None
+        # Keys of `reads` read again since the last change before it.
+        self.fresh: set[tuple] = set()
         # Filled when the operation runs: "success", "error", "skipped" or None (not run).
         self.status: str | None = None
         self.error: str | None = None
