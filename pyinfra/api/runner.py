@@ -66,7 +66,13 @@ def run_host_operation(
 ) -> bool:
     """Run one operation's commands on one host; False when the host failed."""
     kwargs = op.global_kwargs
-    for group in command_groups(op.commands):
+    commands = op.commands
+    if op.error is not None and op.status is None:
+        # A fact it reads could not be read and it has ignore_errors (api/operation.py).
+        op.status = "ignored"
+        events.host_operation_done(host, meta, op)
+        return True
+    for group in command_groups(commands):
         try:
             results = run_group(state, host, group, kwargs)
         except ConnectError as error:
