@@ -12,6 +12,7 @@ import re
 import uuid
 from typing import Any
 
+from pyinfra.api.command import quote
 from pyinfra.api.exceptions import FactError, FactIgnoredError
 
 logger = logging.getLogger("pyinfra")
@@ -87,7 +88,7 @@ class FactBase:
         if self.requires_command:
             # A missing program is a positive answer (no dpkg: no deb packages).
             command = (
-                f"if command -v {self.requires_command} >/dev/null 2>&1; then {{ {command}\n}};"
+                f"if {program_path(self.requires_command)} >/dev/null; then {{ {command}\n}};"
                 f" else echo {ABSENT}; fi"
             )
         return command
@@ -108,6 +109,19 @@ class FactBase:
     def default_value(self) -> Any:
         default = self.default
         return default() if callable(default) else default
+
+
+def program_path(name: str) -> str:
+    """Shell code printing the path of program `name` found on the PATH, failing when
+    there is none. Not `command -v`: busybox's sh answers it with the bare names of its
+    applets, which may not be there to run (Debian's busybox has rpm and dpkg)."""
+    if "/" in name:
+        path = quote(name)
+        return f"{{ [ -f {path} ] && [ -x {path} ] && echo {path}; }}"
+    return (
+        f'(IFS=:; for d in $PATH; do p="${{d:-.}}"/{quote(name)};'
+        ' if [ -f "$p" ] && [ -x "$p" ]; then echo "$p"; exit 0; fi; done; exit 1)'
+    )
 
 
 class FactCommandError(Exception):

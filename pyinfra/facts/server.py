@@ -7,7 +7,7 @@ import shlex
 from datetime import datetime
 
 from pyinfra.api import FactBase, quote
-from pyinfra.api.facts import ABSENT
+from pyinfra.api.facts import ABSENT, program_path
 
 
 class Os(FactBase):
@@ -68,8 +68,7 @@ class Which(FactBase):
     """The path of a program on the PATH, None when there is none."""
 
     def command(self, name):
-        # command -v fails only when there is no such program.
-        return f"command -v {quote(name)} || echo {ABSENT}"
+        return f"{program_path(name)} || echo {ABSENT}"
 
     def process(self, output):
         return output[0]
