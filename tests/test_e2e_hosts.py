@@ -273,3 +273,18 @@ def test_busybox_host_facts(run, hosts_sshd, tmp_path):
     assert values["find_directories:/dev"] == ["/dev"]
     assert values["deb_packages"] == {} and values["rpm_packages"] == {}
     assert values["systemd_status"] == {}
+
+
+# -- BSD -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "run_args, name",
+    [(["pkg.packages", "nginx"], "pkg.packages"), (["init.rc", "nginx", "enabled=true"], "init.rc")],
+)
+def test_bsd_operations_say_bsd_is_not_supported(run, tmp_path, run_args, name):
+    root = write(tmp_path, {"inventory.py": "HOSTS = ['127.0.0.1']\n"})
+    result = run("inventory.py", "--run", *run_args, cwd=root)
+    assert result.returncode != 0, result.output
+    assert f"{name}(): BSD hosts are not supported" in result.output, result.output
+    assert "Traceback" not in result.output, result.output
