@@ -81,7 +81,13 @@ def make_busybox_root():
     for name, text in files.items():
         with open(os.path.join(root, name), "w") as handle:
             handle.write(text)
-    for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)):
+    for name, major, minor in (
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ):
         path = os.path.join(root, "dev", name)
         subprocess.run(["mknod", "-m", "666", path, "c", str(major), str(minor)], check=True)
     return root

@@ -10,7 +10,6 @@ command and a real sshd of this module's own (tests/chroot.py makes the hosts):
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
 import pytest
@@ -217,7 +216,7 @@ def test_busybox_host_deploys_twice(run, hosts_sshd, tmp_path):
     assert read("www/css/app.css") == "body {}\n"
     assert not os.path.exists(os.path.join(site, "www", "stale"))
 
-    shell = run("inventory.py", "--run", "echo \"$(id -un) in $PWD\" > /srv/site/shell-ran", cwd=root)
+    shell = run("inventory.py", "--run", 'echo "$(id -un) in $PWD" > /srv/site/shell-ran', cwd=root)
     assert shell.returncode == 0, shell.output
     assert read("shell-ran") == "root in /root\n"
 

@@ -108,7 +108,7 @@ def test_ignore_errors_fails_the_operation_not_the_host(tmp_path):
     stat = f"stat -c '%f %s %Y %U %G' -- {unreadable}"
 
     def run(command, **kwargs):
-        failing = "{ echo \"stat: cannot statx: Permission denied\" >&2; false; }"
+        failing = '{ echo "stat: cannot statx: Permission denied" >&2; false; }'
         return real(command.replace(stat, failing), **kwargs)
 
     host.connector.run_shell_command = run

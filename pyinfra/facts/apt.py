@@ -124,7 +124,8 @@ class AptSources(FactBase):
     .sources files). [] when there are none."""
 
     command = (
-        "r=0; for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources;"
+        "r=0; for f in /etc/apt/sources.list"
+        " /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources;"
         ' do if [ -f "$f" ]; then echo "==> $f"; cat -- "$f" || r=1; echo; fi; done; [ $r -eq 0 ]'
     )
     default = list

@@ -17,7 +17,10 @@ class GitBranch(FactBase):
         # symbolic-ref exits 1, quietly, for a detached HEAD; a new repository without
         # commits still has its branch.
         # A subshell: facts read together share one shell, which must not move.
-        branch = f"(cd {quote(name)} && {{ git symbolic-ref --short -q HEAD || {{ [ $? -eq 1 ] && echo HEAD; }}; }})"
+        branch = (
+            f"(cd {quote(name)} &&"
+            " { git symbolic-ref --short -q HEAD || { [ $? -eq 1 ] && echo HEAD; }; })"
+        )
         return if_exists(f"{name}/.git", branch)
 
     def process(self, output):

@@ -61,7 +61,8 @@ class PipUnmetRequirements(FactBase):
         # Failing to tell leads to the install, never to "nothing to do".
         return (
             f"if r=$({quote(pip)} install --dry-run --no-index --quiet --disable-pip-version-check"
-            f" --report - -r {quote(requirements)} 2>/dev/null); then printf '%s\\n' \"$r\"; else echo {ABSENT}; fi"
+            f" --report - -r {quote(requirements)} 2>/dev/null);"
+            f" then printf '%s\\n' \"$r\"; else echo {ABSENT}; fi"
         )
 
     def process(self, output):

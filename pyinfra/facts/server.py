@@ -6,7 +6,7 @@ import re
 import shlex
 from datetime import datetime
 
-from pyinfra.api import FactBase, quote
+from pyinfra.api import FactBase
 from pyinfra.api.facts import ABSENT, program_path
 
 

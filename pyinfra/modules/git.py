@@ -65,7 +65,9 @@ def repo(
         if remote_host is None:
             raise OperationError(f"ssh_keyscan needs an SSH source, not {source!r}")
         # ssh-keygen -F fails both for "not known" and for "no known_hosts yet".
-        known = f"if ssh-keygen -F {quote(remote_host)} >/dev/null 2>&1; then echo known; else echo unknown; fi"
+        known = (
+            f"if ssh-keygen -F {quote(remote_host)} >/dev/null 2>&1; then echo known; else echo unknown; fi"
+        )
         if host.fact.command(known) != "known":
             yield f"mkdir -p ~/.ssh && ssh-keyscan {quote(remote_host)} >> ~/.ssh/known_hosts"
 
