@@ -1,8 +1,10 @@
 """Every fact case in tests/facts/<fact>/<case>.json: command output in, value out.
 
 A case: {"arg": x or "args": [...] (optional), "output": [lines], "fact": value} and
-optionally "exit_code" (default 0). Values JSON cannot hold (datetime) are compared in
-their ISO form.
+optionally "exit_code" (default 0) and "stderr" ([lines]). A command that says the thing
+is absent prints ABSENT (`__pyinfra_fact_absent__`). A case whose command failed or
+whose output cannot be read has "error" instead of "fact": a piece of the message.
+Values JSON cannot hold (datetime) are compared in their ISO form.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 import pytest
 
 from pyinfra.api import quote
-from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
+from pyinfra.api.facts import ABSENT, FACTS, FactCommandError, get_fact_class, load_all_facts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = sorted(glob.glob(os.path.join(HERE, "facts", "*", "*.json")))
@@ -42,7 +44,13 @@ def test_fact(path):
     fact = get_fact_class(os.path.basename(os.path.dirname(path)))()
     # The command for the case's arguments must build, whatever they are.
     assert isinstance(fact.make_command(*case_args(case)), str)
-    value = fact.value(case.get("exit_code", 0), case["output"])
+    if "error" in case:
+        # Never a default: the command failed, or its output is not understood.
+        with pytest.raises(Exception) as caught:
+            fact.value(case.get("exit_code", 0), case["output"], case.get("stderr"))
+        assert case["error"] in f"{type(caught.value).__name__}: {caught.value}"
+        return
+    value = fact.value(case.get("exit_code", 0), case["output"], case.get("stderr"))
     assert jsonable(value) == case["fact"]
 
 
@@ -120,6 +128,10 @@ def test_linux_distribution_of_this_machine():
     if os_release.get("ID") == "debian":
         assert value == "Debian"
         assert value["major"] == int(os_release["VERSION_ID"].strip('"'))
+        # The point release (12.11) is in /etc/debian_version, not in os-release.
+        with open("/etc/debian_version") as handle:
+            major, minor = handle.read().strip().split(".")[:2]
+        assert (value["major"], value["minor"]) == (int(major), int(minor))
 
 
 def needs_a_program():
@@ -137,14 +149,18 @@ def test_missing_program_is_default(name):
         ["/bin/sh", "-c", command], capture_output=True, text=True, env={"PATH": "/nonexistent"}
     )
     assert result.returncode == 0
+    assert result.stdout.splitlines() == [ABSENT]
     assert fact.value(result.returncode, result.stdout.splitlines()) == fact.default_value()
 
 
-def read_here(name, *args):
-    """A fact read on the machine running the tests, with its real command."""
+def read_here(name, *args, user=None):
+    """A fact read on the machine running the tests, with its real command (as `user`)."""
     fact = get_fact_class(name)()
-    result = subprocess.run(["sh", "-c", fact.make_command(*args)], capture_output=True, text=True)
-    return fact.value(result.returncode, result.stdout.splitlines())
+    command = ["sh", "-c", fact.make_command(*args)]
+    if user:
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    return fact.value(result.returncode, result.stdout.splitlines(), result.stderr.splitlines())
 
 
 def test_facts_of_this_machine(tmp_path):
@@ -170,7 +186,8 @@ def test_facts_of_this_machine(tmp_path):
 
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "trunk", str(repo)], check=True)
-    assert read_here("git_branch", str(repo)) == "HEAD" or read_here("git_branch", str(repo)) is None
+    # A new repository without commits is on its branch already.
+    assert read_here("git_branch", str(repo)) == "trunk"
     subprocess.run(
         [
             "git",
@@ -191,3 +208,44 @@ def test_facts_of_this_machine(tmp_path):
     assert read_here("git_branch", str(repo)) == "trunk"
     assert read_here("git_pull_needed", str(repo), str(repo), "trunk") is False
     assert read_here("git_branch", base) is None
+
+
+@pytest.fixture
+def open_tmp():
+    """A directory anyone may search (pytest's own are private to root)."""
+    import pathlib
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="pyinfra-f-facts-")
+    os.chmod(path, 0o755)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_absent_only_when_the_host_says_so(open_tmp):
+    """Behind a directory the reader may not search, a path is not "absent": the fact
+    fails with the host's own words. Beside it, an absent path is None."""
+    tmp_path = open_tmp
+    private = tmp_path / "private"
+    (private / "x").mkdir(parents=True)
+    (private / "x" / "f").write_text("keep\n")
+    private.chmod(0o700)
+    target = str(private / "x" / "f")
+    nobody = "65534"
+    for name in ("file", "directory", "link", "sha1_file", "find_files", "find_links", "find_directories"):
+        with pytest.raises(FactCommandError) as caught:
+            read_here(name, target, user=nobody)
+        assert "Permission denied" in str(caught.value), (name, caught.value)
+    with pytest.raises(FactCommandError):
+        read_here("find_in_file", target, "keep", user=nobody)
+    # Absent: a missing name in a directory it may search, or under a missing one.
+    for missing in (str(tmp_path / "none"), str(tmp_path / "none" / "deeper" / "f"), "/etc/passwd/x"):
+        assert read_here("file", missing, user=nobody) is None
+        assert read_here("sha1_file", missing, user=nobody) is None
+        assert read_here("find_in_file", missing, "x", user=nobody) is None
+        assert read_here("find_files", missing, user=nobody) == []
+    # Root reads it.
+    assert read_here("file", target)["size"] == 5
+    assert read_here("find_in_file", target, "keep") == ["keep"]
+    assert read_here("file", "relative-none") is None

@@ -50,6 +50,11 @@ class FactError(PyinfraError):
     """A fact could not be found or was called with wrong arguments."""
 
 
+class FactIgnoredError(FactError):
+    """A fact an operation with ignore_errors=True reads could not be read: that
+    operation is reported as an ignored error and the host goes on."""
+
+
 class ConnectError(PyinfraError):
     """A host could not be reached or authenticated."""
 

@@ -12,11 +12,17 @@ import re
 import uuid
 from typing import Any
 
-from pyinfra.api.exceptions import FactError
+from pyinfra.api.command import quote
+from pyinfra.api.exceptions import FactError, FactIgnoredError
 
 logger = logging.getLogger("pyinfra")
 
 FACTS: dict[str, type["FactBase"]] = {}
+
+# The line a fact's command prints, alone and exiting 0, to say "the thing is not there":
+# the fact is then its default. Any other outcome that is not a success is an error,
+# so a path the login may not read is never taken for an absent one.
+ABSENT = "__pyinfra_fact_absent__"
 
 # Seconds a fact's command may take (a host that stops answering fails sooner: see the
 # connector's keepalive check).
@@ -35,8 +41,10 @@ def snake_case(name: str) -> str:
 
 class FactBase:
     """A fact: `command` (a string, or a method taking the fact's arguments) and
-    `process(output_lines)`. `default` is the value when the thing is absent or the
-    command fails; `requires_command` names a program whose absence means "absent"."""
+    `process(output_lines)`. `default` is the value when the command says the thing
+    is absent (it prints ABSENT); `requires_command` names a program whose absence
+    means "absent". A command that fails, or output `process` cannot read, is an
+    error, never the default."""
 
     name: str = ""
     default: Any = None
@@ -78,24 +86,73 @@ class FactBase:
                 raise FactError(f"fact {self.name} takes no arguments")
             command = self.command
         if self.requires_command:
-            # Absent program: print nothing, exit 0, and the fact is its default.
-            command = f"! command -v {self.requires_command} >/dev/null 2>&1 || {{ {command} ; }}"
+            # A missing program is a positive answer (no dpkg: no deb packages).
+            command = (
+                f"if {program_path(self.requires_command)} >/dev/null; then {{ {command}\n}};"
+                f" else echo {ABSENT}; fi"
+            )
         return command
 
     def process(self, output: list[str]) -> Any:
         return "\n".join(output)
 
-    def value(self, exit_code: int, output: list[str]) -> Any:
-        """The fact's value from a finished command."""
+    def value(self, exit_code: int, output: list[str], stderr: list[str] | None = None) -> Any:
+        """The fact's value from a finished command: its default when the command said
+        the thing is absent. Raises FactCommandError when the command failed; whatever
+        `process` raises on output it does not understand goes through."""
+        if exit_code == 0 and output == [ABSENT]:
+            return self.default_value()
         if exit_code != 0:
-            return self.default_value()
-        if not output and self.requires_command:
-            return self.default_value()
+            raise FactCommandError(exit_code, stderr or [])
         return self.process(output)
 
     def default_value(self) -> Any:
         default = self.default
         return default() if callable(default) else default
+
+
+def program_path(name: str) -> str:
+    """Shell code printing the path of program `name` found on the PATH, failing when
+    there is none. Not `command -v`: busybox's sh answers it with the bare names of its
+    applets, which may not be there to run (Debian's busybox has rpm and dpkg)."""
+    if "/" in name:
+        path = quote(name)
+        return f"{{ [ -f {path} ] && [ -x {path} ] && echo {path}; }}"
+    return (
+        f'(IFS=:; for d in $PATH; do p="${{d:-.}}"/{quote(name)};'
+        ' if [ -f "$p" ] && [ -x "$p" ]; then echo "$p"; exit 0; fi; done; exit 1)'
+    )
+
+
+class FactCommandError(Exception):
+    """A fact's command exited non-zero (FactCache turns it into the host's error)."""
+
+    def __init__(self, exit_code: int, stderr: list[str]):
+        self.exit_code = exit_code
+        self.stderr = stderr
+        super().__init__(describe_failure(exit_code, stderr))
+
+
+def describe_failure(exit_code: int, stderr: list[str]) -> str:
+    said = "; ".join(line.strip() for line in stderr if line.strip())
+    if len(said) > 500:
+        said = said[:500] + "..."
+    return f"exit status {exit_code}" + (f": {said}" if said else " (nothing on stderr)")
+
+
+class FactFailure:
+    """Kept in the cache in place of a value the host would not give: every read of
+    it fails (the host, or the operation with ignore_errors)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def fact_label(name: str, args: tuple) -> str:
+    """`file('/etc/hosts')`: the fact as a deploy would read it."""
+    return f"{name}({', '.join(repr(a) for a in args)})" if args else name
 
 
 def get_fact_class(name: str) -> type[FactBase]:
@@ -189,7 +246,7 @@ class FactCache:
         reads = host.fact_reads
         if reads is not None and key not in reads:
             reads.append(key)
-        return cached[key]
+        return self._checked(host, cached[key])
 
     @staticmethod
     def make_request(host, key: tuple) -> "FactRequest":
@@ -259,20 +316,15 @@ class FactCache:
             return None
         items = list(parts.items())
         separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
-        command = "\n".join(f'{{ {part}\n}}; echo "{separator} $?"' for _, (_, part) in items)
 
         def done(result) -> list[tuple]:
             if result is None or result.timed_out or getattr(result.stdout, "dropped", 0):
                 return []
-            outputs = split_outputs(result.stdout, separator)
-            if len(outputs) != len(items):
+            if not self._split(host, items, separator, result):
                 return []
-            known = self.values.setdefault(host, {})
-            for (key, (fact, _)), (code, lines) in zip(items, outputs):
-                known[key] = self._value(host, fact, code, lines)
             return [key for key, _ in items]
 
-        return command, done
+        return combined(items, separator), done
 
     def _read_parts(self, host, identity: tuple, parts: dict[tuple, tuple["FactBase", str]]) -> None:
         known = self.values.setdefault(host, {})
@@ -283,7 +335,7 @@ class FactCache:
         if len(items) == 1:
             command = items[0][1][1]
         else:
-            command = "\n".join(f'{{ {part}\n}}; echo "{separator} $?"' for _, (_, part) in items)
+            command = combined(items, separator)
         result = self._run(host, identity, command, names)
         if result is not None and getattr(result.stdout, "dropped", 0):
             if len(items) > 1:  # too much together: each on its own may fit
@@ -292,21 +344,31 @@ class FactCache:
                 return
             self.state.fail_host(host, f"fact {names}: output too large to read whole")
             result = None
+        if result is not None and len(items) == 1:
+            key, (fact, _) = items[0]
+            known[key] = self._value(host, fact, key, result.exit_code, result.stdout, result.stderr)
+            return
+        if result is not None and not self._split(host, items, separator, result):
+            self.state.fail_host(host, f"fact(s) {names}: output cut short")
+            result = None
         if result is None:
-            outputs = None
-        elif len(items) == 1:
-            outputs = [(result.exit_code, result.stdout)]
-        else:
-            outputs = split_outputs(result.stdout, separator)
-            if len(outputs) != len(items):
-                self.state.fail_host(host, f"fact(s) {names}: output cut short")
-                outputs = None
+            for key, (fact, _) in items:
+                # The host is failed and says why; nothing built from this is run.
+                known[key] = FactFailure(f"fact {fact_label(key[0], key[1])}: not read")
+
+    def _split(self, host, items: list, separator: str, result) -> bool:
+        """Cache each part's value from the result of `combined(items, separator)`;
+        False (nothing cached) when the output was cut short."""
+        outputs = split_outputs(result.stdout, separator)
+        if len(outputs) != len(items):
+            return False
+        errors = [lines for _, lines in split_outputs(result.stderr, separator)]
+        known = self.values.setdefault(host, {})
         for index, (key, (fact, _)) in enumerate(items):
-            if outputs is None:
-                known[key] = fact.default_value()
-            else:
-                code, lines = outputs[index]
-                known[key] = self._value(host, fact, code, lines)
+            code, lines = outputs[index]
+            stderr = errors[index] if index < len(errors) else []
+            known[key] = self._value(host, fact, key, code, lines, stderr)
+        return True
 
     def _run(self, host, identity: tuple, command: str, names: str):
         """The command's result, or None when the host failed (and is marked so)."""
@@ -331,12 +393,42 @@ class FactCache:
             return None
         return result
 
-    def _value(self, host, fact: FactBase, exit_code: int, lines: list[str]) -> Any:
+    def _value(
+        self, host, fact: FactBase, key: tuple, exit_code: int, lines: list[str], stderr: list[str]
+    ) -> Any:
+        """The fact's value, or a FactFailure saying why the host did not give one."""
+        label = fact_label(key[0], key[1])
+        if key[2]:
+            label += f" (with sudo{' -u ' + key[3] if key[3] else ''})"
+        elif key[4]:
+            label += f" (as {key[4]})"
         try:
-            return fact.value(exit_code, lines)
+            return fact.value(exit_code, lines, stderr)
+        except FactCommandError as error:
+            message = f"fact {label} failed: {error}"
         except Exception as error:  # a parser meeting output it does not know
-            logger.debug("fact %s output not understood on %s: %s", fact.name, host.name, error)
-            return fact.default_value()
+            message = f"fact {label}: output not understood ({type(error).__name__}: {error})"
+        logger.debug("[%s] %s", host.name, message)
+        return FactFailure(message)
+
+    def _checked(self, host, value: Any) -> Any:
+        """`value`, unless it is a failure: then the host fails, or only the operation
+        reading it when that has ignore_errors (FactIgnoredError)."""
+        if not isinstance(value, FactFailure):
+            return value
+        if (host.op_kwargs or {}).get("ignore_errors"):
+            raise FactIgnoredError(value.message)
+        self.state.fail_host(host, value.message)
+        raise FactError(value.message)
+
+
+def combined(items: list, separator: str) -> str:
+    """One command reading several facts ((key, (fact, command)) items). Each part's
+    exit status follows its output; a line on stderr ends its messages, so an error
+    names what its own command said."""
+    return "\n".join(
+        f'{{ {part}\n}}; echo "{separator} $?"; echo "{separator} -" >&2' for _, (_, part) in items
+    )
 
 
 def split_outputs(lines: list[str], separator: str) -> list[tuple[int, list[str]]]:

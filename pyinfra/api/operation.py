@@ -16,7 +16,7 @@ import jinja2
 
 from pyinfra.api import context
 from pyinfra.api.command import to_command
-from pyinfra.api.exceptions import OperationError, OperationTypeError, PyinfraError
+from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTypeError, PyinfraError
 from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,11 +129,22 @@ def operation(func: Callable) -> Callable:
                 OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None
 
+        ignored: list[str] = []
+
         def make_commands(host_op: HostOperation | None = None, reads: list | None = None) -> list:
             try:
                 with host.building(global_kwargs, host_op, reads):
                     made = func(state, host, *rendered_args, **rendered_kwargs)
                     return [to_command(c) for c in made or ()]
+            except FactIgnoredError as error:
+                # ignore_errors=True: not built from a guess; reported as an ignored
+                # error when it runs, and the host goes on.
+                message = f"{where}{full_name}(): {error}"
+                if host_op is not None:
+                    host_op.error = message
+                else:
+                    ignored.append(message)
+                return []
             except PyinfraError as error:
                 if not error.located:
                     error.args = (f"{where}{full_name}(): {error}",)
@@ -152,6 +163,8 @@ def operation(func: Callable) -> Callable:
             commands = make_commands(None, reads)
             host_op = state.add_operation(host, key, name, location, commands, global_kwargs, position)
             host_op.reads = reads
+            if ignored:
+                host_op.error = ignored[0]
         if deferrable:
             # pyinfra's own operations only yield commands: made again, they read the
             # facts as they are then (api/dependencies.py).

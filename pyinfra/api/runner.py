@@ -65,7 +65,7 @@ def remake(state: State, host: Host, op: HostOperation) -> None:
     """Make a dependent operation's commands again from the facts as they are now: the
     facts it read are read again first, all in one round trip."""
     keys = [key for key in op.reads if key not in op.fresh]
-    op.reads, op.fresh = [], set()
+    op.reads, op.fresh, op.error = [], set(), None
     state.facts.refresh(host, keys)
     if state.results[host].failed:
         raise PyinfraError(f"facts could not be read again: {state.results[host].error}")
@@ -103,7 +103,13 @@ def run_host_operation(
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
-    groups = command_groups(op.commands)
+    commands = op.commands
+    if op.error is not None and op.status is None:
+        # A fact it reads could not be read and it has ignore_errors (api/operation.py).
+        op.status = "ignored"
+        events.host_operation_done(host, meta, op)
+        return True
+    groups = command_groups(commands)
     read_next = read_behind(state, host, op, groups)
     for group in groups:
         try:

@@ -97,6 +97,8 @@ def show_proposed(state: State, printer: Printer) -> None:
                 if printer.verbose >= 2 or state.dry_run:
                     for command in op.commands:
                         printer.line(f"        {command}")
+            elif op.error is not None:
+                printer.host_line(host, "error (ignored): " + op.error, "yellow")
             else:
                 printer.host_line(host, "no change", "cyan")
 

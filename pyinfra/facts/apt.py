@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.facts import ABSENT
 
 
 class DebPackages(FactBase):
@@ -33,10 +34,11 @@ class DebPackage(FactBase):
 
     def command(self, name):
         path = quote(name)
+        # dpkg-query exits 1 for "no package found matching", 2 for its errors.
         return (
             f"if [ -f {path} ]; then dpkg-deb -f {path} Package Version;"
             f" else dpkg-query -W -f 'Status: ${{Status}}\\nPackage: ${{Package}}\\nVersion: ${{Version}}\\n'"
-            f" -- {path}; fi"
+            f" -- {path}; r=$?; if [ $r -eq 1 ]; then echo {ABSENT}; else (exit $r); fi; fi"
         )
 
     def process(self, output):
@@ -122,8 +124,9 @@ class AptSources(FactBase):
     .sources files). [] when there are none."""
 
     command = (
-        "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources;"
-        ' do if [ -f "$f" ]; then echo "==> $f"; cat "$f"; echo; fi; done; true'
+        "r=0; for f in /etc/apt/sources.list"
+        " /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources;"
+        ' do if [ -f "$f" ]; then echo "==> $f"; cat -- "$f" || r=1; echo; fi; done; [ $r -eq 0 ]'
     )
     default = list
 
@@ -156,10 +159,11 @@ class AptKeys(FactBase):
     without gpg."""
 
     command = (
-        "d=$(mktemp -d) && for f in /etc/apt/trusted.gpg /etc/apt/trusted.gpg.d/* /etc/apt/keyrings/*;"
+        # A key file gpg cannot read is an error: a key taken as missing would be added.
+        "d=$(mktemp -d) && { r=0; for f in /etc/apt/trusted.gpg /etc/apt/trusted.gpg.d/* /etc/apt/keyrings/*;"
         ' do if [ -f "$f" ]; then echo "file:$f";'
-        ' gpg --homedir "$d" --batch --with-colons --show-keys "$f" 2>/dev/null; fi; done;'
-        ' rm -rf "$d"; true'
+        ' gpg --homedir "$d" --batch --with-colons --show-keys "$f" || r=$?; fi; done;'
+        ' rm -rf "$d"; [ $r -eq 0 ]; }'
     )
     requires_command = "gpg"
     default = dict

@@ -9,6 +9,7 @@ from __future__ import annotations
 import stat
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.facts import ABSENT
 
 # Raw mode (hex), size, mtime, owner name, group name: one line, locale-independent.
 STAT_FORMAT = "%f %s %Y %U %G"
@@ -16,6 +17,22 @@ STAT_FORMAT = "%f %s %Y %U %G"
 
 def stat_command(name: str) -> str:
     return f"stat -c {quote(STAT_FORMAT)} -- {quote(name)}"
+
+
+def if_exists(name: str, command: str, otherwise: str = f"echo {ABSENT}") -> str:
+    """Shell code: `command` when `name` exists (a dangling link too), `otherwise` when
+    it positively does not.
+
+    `test -e` is also false behind a directory the login may not search, so a missing
+    path only counts as absent when its nearest existing ancestor can be searched (or
+    is not a directory at all); behind one that cannot, `stat` runs anyway and fails
+    with the host's own words ("Permission denied")."""
+    path = quote(name)
+    return (
+        f"if [ -e {path} ] || [ -L {path} ]; then {command}; else d={path};"
+        ' while d=$(dirname -- "$d"); ! [ -e "$d" ]; do :; done;'
+        f' if [ -d "$d" ] && ! [ -x "$d" ]; then stat -- {path} >/dev/null; else {otherwise}; fi; fi'
+    )
 
 
 def parse_stat(line: str) -> tuple[int, dict]:
@@ -39,7 +56,7 @@ class File(FactBase):
     directory, a symbolic link, ...)."""
 
     def command(self, name):
-        return stat_command(name)
+        return if_exists(name, stat_command(name))
 
     def process(self, output):
         kind, info = parse_stat(output[0])
@@ -51,7 +68,7 @@ class Directory(FactBase):
     path is something else."""
 
     def command(self, name):
-        return stat_command(name)
+        return if_exists(name, stat_command(name))
 
     def process(self, output):
         kind, info = parse_stat(output[0])
@@ -65,7 +82,7 @@ class Link(FactBase):
 
     def command(self, name):
         path = quote(name)
-        return f"{stat_command(name)} && if [ -L {path} ]; then readlink -- {path}; fi"
+        return if_exists(name, f"{stat_command(name)} && if [ -L {path} ]; then readlink -- {path}; fi")
 
     def process(self, output):
         kind, info = parse_stat(output[0])
@@ -77,39 +94,46 @@ class Link(FactBase):
 
 
 class Sha1File(FactBase):
-    """The SHA1 (hex) of a file's content, None when it is absent or unreadable."""
+    """The SHA1 (hex) of a file's content, None when it is absent or not a regular
+    file."""
 
     # Uploads compare the content, then the owner and mode: one round trip for both.
     prefetch = ("file",)
 
     def command(self, name):
         # Reading stdin keeps the file name out of the output, whatever it contains.
-        return f"sha1sum < {quote(name)}"
+        path = quote(name)
+        return if_exists(name, f"if [ -f {path} ]; then sha1sum < {path}; else echo {ABSENT}; fi")
 
     def process(self, output):
-        return output[0].split()[0] if output else None
+        digest = output[0].split()[0]
+        if len(digest) != 40:
+            raise ValueError(f"not a SHA1: {digest!r}")
+        return digest
 
 
 class FindInFile(FactBase):
     """Lines of a file matching a basic regular expression (grep's): a list, [] when none
-    match, None when the file is absent. `ignore_case` makes the match case-insensitive."""
+    match, None when the file is absent (or not a regular file). `ignore_case` makes the
+    match case-insensitive."""
 
     def command(self, name, pattern, ignore_case=False):
         path = quote(name)
         flags = "-i " if ignore_case else ""
         # grep exits 1 when nothing matches: that is an empty list, not a failure.
-        return f"[ -f {path} ] && {{ grep {flags}-e {quote(pattern)} -- {path} || [ $? -eq 1 ]; }}"
+        grep = f"grep {flags}-e {quote(pattern)} -- {path} || [ $? -eq 1 ]"
+        return if_exists(name, f"if [ -f {path} ]; then {grep}; else echo {ABSENT}; fi")
 
     def process(self, output):
         return list(output)
 
 
 def find_command(name: str, kind: str) -> str:
-    # The starting point is printed too (as given) for directories; a missing path
-    # makes find fail: the fact's default, an empty list.
+    # The starting point is printed too (as given) for directories; a missing path is
+    # the fact's default, an empty list; one find cannot read fails.
     name = str(name)
     start = f"./{name}" if name.startswith("-") else name
-    return f"find {quote(start)} -type {kind}"
+    return if_exists(name, f"find {quote(start)} -type {kind}")
 
 
 class FindFiles(FactBase):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import FactBase
+from pyinfra.api.facts import ABSENT
 
 
 def status_lines(output) -> dict:
@@ -109,10 +110,14 @@ def service_units(output, column: int, states, min_parts: int) -> dict:
 
 class SystemdStatus(FactBase):
     """systemd services: `{name: running}` (name without ``.service``), True when the
-    unit is active (or activating, reloading). {} without systemd."""
+    unit is active (or activating, reloading). {} when systemd does not run the host
+    (no /run/systemd/system, the test systemd itself uses)."""
 
-    command = "systemctl --no-legend --no-pager --plain --all list-units --type=service"
-    requires_command = "systemctl"
+    command = (
+        "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then"
+        " systemctl --no-legend --no-pager --plain --all list-units --type=service;"
+        f" else echo {ABSENT}; fi"
+    )
     default = dict
 
     def process(self, output):

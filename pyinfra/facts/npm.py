@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import FactBase, quote
+from pyinfra.facts.files import if_exists
 
 # A tree line of `npm list --depth=0`: "├── express@4.18.2", "+-- @types/node@20.1.0",
 # "`-- left-pad@1.3.0". Versions are whatever follows the last "@".
@@ -42,7 +43,8 @@ class NpmLocalPackages(FactBase):
 
     def command(self, directory):
         # npm list exits 1 on problems it still lists (extraneous, missing peers).
-        return f"cd {quote(directory)} && {{ npm list --depth=0 || [ $? -eq 1 ]; }}"
+        # A subshell: facts read together share one shell, which must not move.
+        return if_exists(directory, f"(cd {quote(directory)} && {{ npm list --depth=0 || [ $? -eq 1 ]; }})")
 
     def process(self, output):
         return parse_npm_list(output)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import FactBase
+from pyinfra.api.facts import ABSENT
 
 
 class PkgPackages(FactBase):
@@ -13,7 +14,7 @@ class PkgPackages(FactBase):
 
     command = (
         "if command -v pkg >/dev/null 2>&1; then pkg info;"
-        " elif command -v pkg_info >/dev/null 2>&1; then pkg_info; fi"
+        f" elif command -v pkg_info >/dev/null 2>&1; then pkg_info; else echo {ABSENT}; fi"
     )
     default = dict
 

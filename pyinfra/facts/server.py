@@ -6,7 +6,8 @@ import re
 import shlex
 from datetime import datetime
 
-from pyinfra.api import FactBase, quote
+from pyinfra.api import FactBase
+from pyinfra.api.facts import ABSENT, program_path
 
 
 class Os(FactBase):
@@ -15,7 +16,7 @@ class Os(FactBase):
     command = "uname -s"
 
     def process(self, output):
-        return output[0].strip() if output else None
+        return output[0].strip()
 
 
 class Arch(FactBase):
@@ -24,7 +25,7 @@ class Arch(FactBase):
     command = "uname -m"
 
     def process(self, output):
-        return output[0].strip() if output else None
+        return output[0].strip()
 
 
 class Hostname(FactBase):
@@ -33,7 +34,7 @@ class Hostname(FactBase):
     command = "uname -n"
 
     def process(self, output):
-        return output[0].strip() if output else None
+        return output[0].strip()
 
 
 class Home(FactBase):
@@ -42,7 +43,7 @@ class Home(FactBase):
     command = "echo ~"
 
     def process(self, output):
-        return output[0] if output else None
+        return output[0]
 
 
 class OsVersion(FactBase):
@@ -51,7 +52,7 @@ class OsVersion(FactBase):
     command = "uname -r"
 
     def process(self, output):
-        return output[0].strip() if output else None
+        return output[0].strip()
 
 
 class Date(FactBase):
@@ -67,15 +68,17 @@ class Which(FactBase):
     """The path of a program on the PATH, None when there is none."""
 
     def command(self, name):
-        return f"command -v {quote(name)}"
+        return f"{program_path(name)} || echo {ABSENT}"
 
     def process(self, output):
-        return output[0] if output else None
+        return output[0]
 
 
 class Command(FactBase):
     """The output of any shell command, as one string (the command is not quoted: it is
-    the shell code itself). None when it exits non-zero."""
+    the shell code itself). A command exiting non-zero is an error, like any fact's:
+    make an answer of a status in the command itself
+    (``if grep -q x f; then echo yes; fi``)."""
 
     def command(self, command):
         return command
@@ -239,7 +242,7 @@ def parse_os_release(lines: list[str]) -> dict[str, str]:
     return values
 
 
-SECTIONS = ("os-release", "redhat-release", "lsb_release")
+SECTIONS = ("os-release", "redhat-release", "debian_version", "lsb_release")
 
 
 def parse_sections(output: list[str]) -> dict[str, list[str]]:
@@ -262,11 +265,14 @@ class LinuxDistribution(FactBase):
     """The Linux distribution: `{'name': 'Debian', 'major': 12, 'minor': 0}`, equal to
     its name too (`== 'CentOS'`). Names: 'Debian', 'Ubuntu', 'CentOS', 'Fedora',
     'RedHat', ... Read from /etc/os-release, else /etc/redhat-release, else
-    `lsb_release`; `{'name': None, ...}` when none of them exists."""
+    `lsb_release`; `{'name': None, ...}` when none of them exists. The minor version
+    comes from /etc/redhat-release (RHEL family) or /etc/debian_version (Debian) when
+    os-release has none."""
 
     command = (
         "echo '[os-release]'; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null;"
         " echo '[redhat-release]'; cat /etc/redhat-release 2>/dev/null;"
+        " echo '[debian_version]'; cat /etc/debian_version 2>/dev/null;"
         " echo '[lsb_release]'; lsb_release -s -i -r 2>/dev/null; true"
     )
     default = staticmethod(empty_distribution)
@@ -281,10 +287,16 @@ class LinuxDistribution(FactBase):
             version_id = os_release.get("VERSION_ID", "")
             major, minor = parse_version(version_id)
             # CentOS 7's os-release says "7"; its redhat-release says "7.9.2009".
+            # Debian 12.11's says "12"; its /etc/debian_version says "12.11".
             if redhat and "." not in version_id:
                 redhat_major, redhat_minor = release_version(redhat)
                 if redhat_major == major:
                     minor = redhat_minor
+            debian = " ".join(sections.get("debian_version", [])).strip()
+            if ident == "debian" and debian and "." not in version_id:
+                debian_major, debian_minor = parse_version(debian)
+                if debian_major == major and re.match(r"^\d+\.\d+", debian):
+                    minor = debian_minor
             return Distribution(name=name, major=major, minor=minor)
         if redhat:
             major, minor = release_version(redhat)

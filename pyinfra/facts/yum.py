@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.facts import ABSENT
 
 RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"
 
@@ -35,9 +36,14 @@ class RpmPackage(FactBase):
 
     def command(self, name):
         path = quote(name)
+        # rpm -q says "package NAME is not installed" (on stdout, exit 1) for a package
+        # it does not have; any other failure is an error.
+        missing = quote(f"package {name} is not installed")
         return (
             f"if [ -f {path} ]; then rpm -qp --queryformat '{RPM_FORMAT}' {path};"
-            f" else rpm -q --queryformat '{RPM_FORMAT}' -- {path}; fi"
+            f" else o=$(rpm -q --queryformat '{RPM_FORMAT}' -- {path}); r=$?;"
+            f' if [ $r -eq 1 ] && [ "$o" = {missing} ]; then echo {ABSENT};'
+            f' else printf "%s\\n" "$o"; (exit $r); fi; fi'
         )
 
     def process(self, output):

@@ -72,14 +72,17 @@ def temp_path(remote: str, tag: str) -> str:
     return posixpath.join(directory, f".{base}{suffix}")
 
 
-def move_into_place(temp: str, remote: str, exists: bool, user=None, group=None, mode=None):
-    """Give `temp` its owner and mode, then move it over `remote`."""
-    # The move replaces the file: keep the owner and mode it had unless told otherwise.
+def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=None):
+    """Give `temp` its owner and mode, then move it over `remote`. `info`: the file
+    fact of `remote` (None when there is no file yet)."""
+    # The move replaces the file: keep the owner and mode it had unless told otherwise,
+    # as the file fact read them (busybox's chown and chmod have no --reference).
     # Only root may give a file away, so keeping the owner is best effort.
-    if exists and not (user and group):
-        yield f"chown --reference={path_arg(remote)} {path_arg(temp)} 2>/dev/null || true"
-    if exists and not mode:
-        yield f"chmod --reference={path_arg(remote)} {path_arg(temp)}"
+    if info and not (user and group):
+        owner = f"{info['user']}:{info['group']}"
+        yield f"chown {quote(owner)} {path_arg(temp)} 2>/dev/null || true"
+    if info and not mode:
+        yield f"chmod {quote(str(info['mode']))} {path_arg(temp)}"
     yield from attribute_commands(temp, None, user, group, mode)
     yield f"mv -f {path_arg(temp)} {path_arg(remote)}"
 
@@ -95,16 +98,14 @@ def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, g
                 yield from attribute_commands(remote, info, user, group, mode)
         return
 
-    exists = remote_sha1 is not None
-    if not exists:
-        info = host.fact.file(remote)
-        if info is False:
-            raise OperationError(f"{remote} exists and is not a file")
-        exists = info is not None
+    # Read in the same round trip as the SHA1 (its prefetch).
+    info = host.fact.file(remote)
+    if info is False:
+        raise OperationError(f"{remote} exists and is not a file")
 
     temp = temp_path(remote, sha1[:12])
     yield FileUploadCommand(src, temp)
-    yield from move_into_place(temp, remote, exists, user, group, mode)
+    yield from move_into_place(temp, remote, info, user, group, mode)
 
 
 def local_path(state, filename, add_deploy_dir: bool = True) -> str:

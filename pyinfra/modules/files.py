@@ -269,7 +269,7 @@ def download(
         return
     temp = temp_path(destination, "download")
     yield download_command(source_url, temp)
-    yield from move_into_place(temp, destination, info is not None, user, group, mode)
+    yield from move_into_place(temp, destination, info, user, group, mode)
 
 
 SED_FLAGS = set("gIi0123456789")

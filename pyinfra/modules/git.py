@@ -64,7 +64,11 @@ def repo(
         remote_host = ssh_host(source)
         if remote_host is None:
             raise OperationError(f"ssh_keyscan needs an SSH source, not {source!r}")
-        if host.fact.command(f"ssh-keygen -F {quote(remote_host)}") is None:
+        # ssh-keygen -F fails both for "not known" and for "no known_hosts yet".
+        known = (
+            f"if ssh-keygen -F {quote(remote_host)} >/dev/null 2>&1; then echo known; else echo unknown; fi"
+        )
+        if host.fact.command(known) != "known":
             yield f"mkdir -p ~/.ssh && ssh-keyscan {quote(remote_host)} >> ~/.ssh/known_hosts"
 
     changed = False

@@ -10,6 +10,7 @@ from pyinfra.modules import (
     unknown_operation,  # noqa: E402
 )
 from pyinfra.modules._files import edit_line
+from pyinfra.modules.pkg import BSD_UNSUPPORTED
 
 RC_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "S")
 
@@ -124,31 +125,18 @@ def d_enable(
 
 @operation
 def rc(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
-    """Manage a BSD service run by its /etc/rc.d script.
+    """Manage a BSD service run by its /etc/rc.d script. BSD hosts are not supported:
+    this operation always fails with an error saying so.
 
     + name: the script's name in /etc/rc.d
     + running: whether it should be running (None: leave it as it is)
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
     + command: another action of the script to run
-    + enabled: whether it starts at boot: ``rcctl enable``/``disable`` on OpenBSD,
-      ``<name>_enable="YES"``/``"NO"`` in /etc/rc.conf elsewhere
+    + enabled: whether it starts at boot
     """
-    name = check_name(name)
-    status = (host.fact.rcd_status or {}).get(name)
-    action = lambda verb: f"/etc/rc.d/{quote(name)} {quote(verb)}"  # noqa: E731
-    yield from service_commands(action, status, running, restarted, reloaded, command)
-    if enabled is None:
-        return
-    current = (host.fact.rcd_enabled or {}).get(name.replace("-", "_"))
-    if bool(current) == enabled:
-        return
-    if host.fact.os == "OpenBSD":
-        yield f"rcctl {'enable' if enabled else 'disable'} {quote(name)}"
-    else:
-        variable = f"{name.replace('-', '_')}_enable"
-        setting = f'{variable}="{"YES" if enabled else "NO"}"'
-        yield from edit_line(host, "/etc/rc.conf", f"^{variable}=.*$", setting, replace=setting)
+    raise OperationError(BSD_UNSUPPORTED.format(name="init.rc"))
+    yield  # an operation is a generator of commands
 
 
 @operation

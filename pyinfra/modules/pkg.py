@@ -1,42 +1,29 @@
-"""Packages on BSD hosts: pkg on FreeBSD, pkg_add on OpenBSD and NetBSD."""
+"""Packages on BSD hosts (pkg, pkg_add): not supported, see "Supported hosts" in
+docs/deploys.md."""
 
 from __future__ import annotations
 
-from pyinfra.api import operation, quote
+from pyinfra.api import OperationError, operation
 from pyinfra.modules import unknown_operation  # noqa: E402
-from pyinfra.modules._packages import ensure_packages
-from pyinfra.modules.yum import split_version
 
-
-def same_version(current: str, wanted: str) -> bool:
-    return current == wanted
+# One message for every BSD operation: what is supported instead.
+BSD_UNSUPPORTED = (
+    "BSD hosts are not supported: {name} needs a BSD userland"
+    " (supported: GNU userlands - Debian and RHEL families - and busybox ones like Alpine)"
+)
 
 
 @operation
 def packages(state, host, packages=None, present=True, pkg_path=None):
-    """Install or remove BSD packages.
+    """Install or remove BSD packages. BSD hosts are not supported: this operation
+    always fails with an error saying so.
 
     + packages: a package name or a list of them; ``name-version`` pins a version
     + present: whether the packages should be installed
     + pkg_path: the mirror to install from (``PKG_PATH``, for pkg_add)
     """
-    if host.fact.os == "FreeBSD":
-        install, remove = "pkg install -y", "pkg delete -y"
-    else:
-        install, remove = "pkg_add", "pkg_delete"
-        if pkg_path:
-            install = f"PKG_PATH={quote(pkg_path)} {install}"
-    yield from ensure_packages(
-        packages,
-        host.fact.pkg_packages,
-        present,
-        False,
-        split_version,
-        same_version,
-        install_command=install,
-        remove_command=remove,
-        upgrade_command=install,
-    )
+    raise OperationError(BSD_UNSUPPORTED.format(name="pkg.packages"))
+    yield  # an operation is a generator of commands
 
 
 __getattr__ = unknown_operation(__name__)
