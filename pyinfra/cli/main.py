@@ -183,7 +183,9 @@ def cli(
     except PyinfraError as error:
         if debug:
             cause = error.__cause__ or error
-            printer.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
+            # The three-argument form: Python 3.9 has no other.
+            lines = traceback.format_exception(type(cause), cause, cause.__traceback__)
+            printer.echo("".join(lines).rstrip(), err=True)
         printer.error(str(error))
         code = error.exit_code
     except KeyboardInterrupt:
