@@ -146,7 +146,7 @@ def operation(func: Callable) -> Callable:
             # Recorded now, in call order; made beside the deploy's next operations,
             # so their facts are read in the same round trip (api/build.py).
             host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
-            host_op.commands_pending(batcher.defer(host, lambda: make_commands(host_op)))
+            batcher.defer(host, host_op, lambda: make_commands(host_op))
             return host_op
         commands = make_commands()
         return state.add_operation(host, key, name, location, commands, global_kwargs, position)
