@@ -13,9 +13,9 @@ import click
 import gevent
 
 from pyinfra import __version__
-from pyinfra.api.data import SECRET_KEYS
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.cli.output import ErrorLogHandler, Printer
+from pyinfra.api.secrets import register_data
+from pyinfra.cli.output import ErrorLogHandler, MaskedStream, Printer
 
 EPILOG = """\b
 Usage lines, one example each:
@@ -145,7 +145,7 @@ def cli(
         if value is not None:
             override[name] = value
     override.update(parse_data(data_items))
-    printer.secrets.update(str(v) for k, v in override.items() if k in SECRET_KEYS and v)
+    register_data(override)
 
     from pyinfra.cli.deploy import Options, run
 
@@ -178,6 +178,8 @@ def cli(
     if not debug:
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
+    else:
+        gevent.get_hub().exception_stream = MaskedStream(sys.stderr)
     try:
         code = run(options, printer)
     except PyinfraError as error:

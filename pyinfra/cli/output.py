@@ -11,6 +11,7 @@ import sys
 import click
 
 from pyinfra.api.runner import Events
+from pyinfra.api.secrets import mask_text
 
 CLEAR_LINE = "\r\x1b[K"
 
@@ -29,15 +30,12 @@ class Printer(Events):
         self.show_progress = sys.stderr.isatty()
         self._progress_shown = False
         self._op_progress = ("", 0, 0)
-        # Values never shown: passwords from the command line and from data.
-        self.secrets: set[str] = set()
         # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
         self.silenced = False
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        """Every line shown passes here: secret values become *** (api/secrets.py)."""
+        return mask_text(text)
 
     def echo(self, text: str, err: bool | None = None) -> None:
         text = self.mask(text)
@@ -129,3 +127,20 @@ class ErrorLogHandler(logging.Handler):
         if record.levelno >= logging.ERROR:
             return  # errors reach the user through the results, once
         self.printer.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+class MaskedStream:
+    """A text stream that masks secrets in what is written to it (for writers the
+    Printer does not see, like gevent's report of a greenlet's error)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(mask_text(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
