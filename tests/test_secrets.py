@@ -81,9 +81,10 @@ def test_a_multi_line_secret_is_masked_line_by_line():
 
 
 def test_short_values_are_hidden_in_data_but_not_looked_for_in_text():
-    register_data({"short_token": "ab1"})
-    assert mask_value("short_token", "ab1") == "***"
-    assert mask_text("tab1e") == "tab1e"
+    register_data({"short_token": "a'b", "short_password": 12})
+    assert mask_value("short_token", "a'b") == "***"
+    assert mask_text("a'b, quoted: 'a'\"'\"'b'") == "a'b, quoted: 'a'\"'\"'b'"
+    assert mask_shown({"count": 12}) == {"count": 12}
 
 
 def test_data_is_masked_by_name_at_any_depth_and_by_wrapping():

@@ -101,11 +101,6 @@ def _register_marked(value: Any) -> None:
     # A Secret registered itself when it was made.
 
 
-def known() -> frozenset[str]:
-    """Every value registered as secret so far."""
-    return frozenset(_values)
-
-
 # -- hiding them ---------------------------------------------------------------------
 
 
@@ -137,7 +132,8 @@ def _current_pattern() -> re.Pattern | None:
     if _pattern_size != len(_values):
         forms = set()
         for value in list(_values):
-            forms.update(shown_forms(value))
+            if len(value) >= MIN_TEXT_LENGTH:
+                forms.update(shown_forms(value))
         # Longest first: a secret containing another is hidden whole.
         ordered = sorted(forms, key=len, reverse=True)
         _pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -185,6 +181,8 @@ def mask_shown(value: Any) -> Any:
         return {mask_shown(key): mask_shown(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_shown(item) for item in value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and str(value) in _values:
-        return MASK
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= MIN_TEXT_LENGTH and text in _values:
+            return MASK
     return value
