@@ -1,6 +1,8 @@
 """A python.execute callback that raises fails its own host, not the deploy: the other
 hosts go on, hooks still fire, the summary is printed and the exit status says so."""
 
+import pytest
+
 INVENTORY = "WEB = ['127.0.0.2', '127.0.0.3', '127.0.0.4']\n"
 
 
@@ -33,9 +35,10 @@ def callback_deploy(tmp_path) -> dict:
     }
 
 
-def test_a_raising_callback_fails_only_its_host(pyinfra, deploy_dir, tmp_path):
+@pytest.mark.parametrize("mode", [(), ("--serial",), ("--no-wait",)], ids=["parallel", "serial", "no-wait"])
+def test_a_raising_callback_fails_only_its_host(pyinfra, deploy_dir, tmp_path, mode):
     root = deploy_dir(callback_deploy(tmp_path))
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", *mode, cwd=root)
     assert result.returncode == 1, result.output
     assert "Traceback" not in result.output
     # Every host ran what came before; the healthy one went on to the end.
