@@ -192,14 +192,13 @@ class Batcher:
         """Once the build is over, however it ended, every operation's commands are
         known: those made, or none with the reason recorded in its `error`. Nothing is
         left to wait for (waiting then would never end: LoopExit, or a hang)."""
+        stopped = "not built: the build stopped"
         if self.errors:
             host = self._first_failed(hosts)
-            stopped = f"{host.name}: {describe_error(self.errors[host])}"
-        else:
-            stopped = "interrupted"
+            stopped += f" ({host.name}: {describe_error(self.errors[host])})"
         for host_op, slot in self.deferred:
             if not slot.result.ready():
-                host_op.built([], f"not built: the build stopped ({stopped})")
+                host_op.built([], stopped)
             elif slot.result.exception is not None:
                 host_op.built([], describe_error(slot.result.exception))
             else:
