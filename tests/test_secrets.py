@@ -115,3 +115,16 @@ def test_json_shown_keeps_its_labels():
     register_data({"api_token": "Json-Sec-8008"})
     shown = {"api_token": {"value": "***", "source": "all"}, "cmd": ["echo 'Json-Sec-8008'"]}
     assert mask_shown(shown) == {"api_token": {"value": "***", "source": "all"}, "cmd": ["echo '***'"]}
+
+
+def test_streams_the_printer_does_not_see_are_masked_too():
+    import io
+
+    from pyinfra.api.secrets import MaskedStream
+
+    register_data({"stream_token": "Stream-Sec-9009"})
+    target = io.StringIO()
+    stream = MaskedStream(target)
+    stream.write("Traceback: ValueError: Stream-Sec-9009\n")
+    stream.flush()
+    assert target.getvalue() == "Traceback: ValueError: ***\n"

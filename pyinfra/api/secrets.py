@@ -186,3 +186,20 @@ def mask_shown(value: Any) -> Any:
         if len(text) >= MIN_TEXT_LENGTH and text in _values:
             return MASK
     return value
+
+
+class MaskedStream:
+    """A text stream that masks secrets in what is written to it, for writers that
+    do not go through the CLI's printer (gevent's report of a greenlet's error)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(mask_text(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)

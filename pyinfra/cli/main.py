@@ -14,8 +14,8 @@ import gevent
 
 from pyinfra import __version__
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.api.secrets import register_data
-from pyinfra.cli.output import ErrorLogHandler, MaskedStream, Printer
+from pyinfra.api.secrets import MaskedStream, register_data
+from pyinfra.cli.output import ErrorLogHandler, Printer
 
 EPILOG = """\b
 Usage lines, one example each:

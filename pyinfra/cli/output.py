@@ -127,20 +127,3 @@ class ErrorLogHandler(logging.Handler):
         if record.levelno >= logging.ERROR:
             return  # errors reach the user through the results, once
         self.printer.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
-
-
-class MaskedStream:
-    """A text stream that masks secrets in what is written to it (for writers the
-    Printer does not see, like gevent's report of a greenlet's error)."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        return self.stream.write(mask_text(text))
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
