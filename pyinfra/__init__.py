@@ -1,14 +1,16 @@
 """pyinfra: deploy servers from plain Python files, over SSH.
 
 A deploy file imports what it needs from here: `from pyinfra import host, inventory,
-state, local, hook`. `host` is the host the deploy file is being run for.
+state, local, hook, secret`. `host` is the host the deploy file is being run for;
+`secret(value)` marks a value that must never be shown.
 """
 
 from pyinfra.api.context import host, inventory, state
+from pyinfra.api.secrets import secret
 
 __version__ = "0.1.0"
 
-__all__ = ["host", "inventory", "state", "local", "hook", "__version__"]
+__all__ = ["host", "inventory", "state", "local", "hook", "secret", "__version__"]
 
 
 def __getattr__(name):

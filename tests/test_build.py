@@ -1,5 +1,6 @@
 """The build: operations built side by side, every host's facts in one round trip."""
 
+import gevent
 import pytest
 from test_fact_cache import RecordingConnector
 
@@ -171,3 +172,49 @@ def test_a_host_lost_while_building_fails_alone(tmp_path):
     assert all(op.commands == [] for _, op in state.ops_for_host(lost))
     kept = state.inventory.get_host("h0")
     assert not state.results[kept].failed and len(state.ops_for_host(kept)) == 3
+
+
+def test_every_operation_is_readable_after_a_failed_build(tmp_path):
+    """An operation raising stops the build; every operation recorded until then still
+    answers `commands` (made, or [] with why not), without waiting or LoopExit."""
+    state = make_state(2)
+
+    def deploy(host):
+        made = files.file(str(tmp_path / "made"))
+        files.file(str(tmp_path / "waits-for-facts"))
+        if host.name == "h1":
+            files.file("/tmp/x", mode="rwx")  # raises while it is built
+        if made.changed:  # waits for a fact round trip the failure stops
+            server.shell("echo after")
+
+    with pytest.raises(OperationError):
+        build(state, deploy)
+    for host in state.inventory:
+        ops = state.ops_for_host(host)
+        assert ops, host
+        for meta, op in ops:
+            with gevent.Timeout(2):
+                assert op.commands == [], (host, meta.name)
+                assert op.changed is False
+            assert op.error, (host, meta.name)
+    h1 = state.inventory.get_host("h1")
+    broken = [op for meta, op in state.ops_for_host(h1) if meta.name.startswith("Files/File (/tmp/x")]
+    assert broken and "files.file()" in broken[0].error
+    assert "test_build.py, line" in broken[0].error
+    others = [op for meta, op in state.ops_for_host(h1) if not meta.name.startswith("Files/File (/tmp/x")]
+    assert all(op.error.startswith("not built:") for op in others), [op.error for op in others]
+
+
+def test_operations_built_before_a_failure_keep_their_commands(tmp_path):
+    state = make_state(1)
+
+    def deploy(host):
+        server.shell("echo first")
+        files.file("/tmp/x", mode="rwx")
+
+    with pytest.raises(OperationError):
+        build(state, deploy)
+    (host,) = state.inventory
+    (first, _), (broken, _) = [(op, meta) for meta, op in state.ops_for_host(host)]
+    assert [str(c) for c in first.commands] == ["echo first"] and first.error is None
+    assert broken.commands == [] and "files.file()" in broken.error

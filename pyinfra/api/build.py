@@ -23,11 +23,12 @@ import gevent
 import gevent.event
 
 from pyinfra.api import context
+from pyinfra.api.command import Command
 from pyinfra.api.dependencies import mark_dependent
-from pyinfra.api.exceptions import FactError
+from pyinfra.api.exceptions import FactError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
-from pyinfra.api.state import State
+from pyinfra.api.state import HostOperation, State
 
 
 class Slot:
@@ -56,6 +57,8 @@ class Batcher:
         self.greenlets: dict[Any, Host] = {}
         # The first error of each host; the build raises the first host's.
         self.errors: dict[Host, BaseException] = {}
+        # Operations made in greenlets of their own, and where their commands arrive.
+        self.deferred: list[tuple[HostOperation, Slot]] = []
 
     def owns(self, host: Host) -> bool:
         """True when the current greenlet builds for `host`."""
@@ -92,14 +95,15 @@ class Batcher:
             waiting[key] = (make_request(), Slot())
         return self.wait(waiting[key][1])
 
-    def defer(self, host: Host, function: Callable[[], Any]) -> Callable[[], Any]:
-        """Run `function` (an operation's build) in a greenlet of its own; the result
-        is a callable waiting for (and returning) what `function` returned."""
+    def defer(self, host: Host, host_op: HostOperation, function: Callable[[], list[Command]]) -> None:
+        """Make `host_op`'s commands with `function` in a greenlet of its own; reading
+        them waits until they are made."""
         slot = Slot()
         self.running += 1
         greenlet = gevent.spawn(self._run_deferred, host, function, slot)
         self.greenlets[greenlet] = host
-        return lambda: self.wait(slot)
+        self.deferred.append((host_op, slot))
+        host_op.commands_pending(lambda: self.wait(slot))
 
     def _run_deferred(self, host: Host, function: Callable[[], Any], slot: Slot) -> None:
         try:
@@ -180,9 +184,36 @@ class Batcher:
                     on_progress(sum(1 for g in greenlets if g.dead), len(hosts))
         finally:
             gevent.killall([g for g in self.greenlets if not g.dead])
+            self._settle(hosts)
         if self.errors:
-            first = next(h for h in hosts if h in self.errors)
-            raise self.errors[first]
+            raise self.errors[self._first_failed(hosts)]
+
+    def _first_failed(self, hosts: list[Host]) -> Host:
+        return next(h for h in hosts if h in self.errors)
+
+    def _settle(self, hosts: list[Host]) -> None:
+        """Once the build is over, however it ended, every operation's commands are
+        known: those made, or none with the reason recorded in its `error`. Nothing is
+        left to wait for (waiting then would never end: LoopExit, or a hang)."""
+        stopped = "not built: the build stopped"
+        if self.errors:
+            host = self._first_failed(hosts)
+            stopped += f" ({host.name}: {describe_error(self.errors[host])})"
+        for host_op, slot in self.deferred:
+            if not slot.result.ready():
+                host_op.built([], stopped)
+            elif slot.result.exception is not None:
+                host_op.built([], describe_error(slot.result.exception))
+            else:
+                host_op.built(slot.result.value, None)
+        self.deferred = []
+
+
+def describe_error(error: BaseException) -> str:
+    """An error's first line, as the user reads it: ours by their message, any other
+    by its type too."""
+    text = str(error) if isinstance(error, PyinfraError) else f"{type(error).__name__}: {error}"
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def build(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-# Keys whose values never appear in output.
-SECRET_KEYS = frozenset({"ssh_password", "ssh_key_password", "sudo_password"})
-
 
 class HostData:
     """`host.data`: attribute access resolves through the layers; a missing key is None.
@@ -47,6 +44,10 @@ class HostData:
                 return name
         return None
 
+    def layers(self) -> list[tuple[str, dict]]:
+        """(source name, values) of every layer, the first one winning."""
+        return list(self._layers)
+
     def dict(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for _, values in reversed(self._layers):
@@ -55,10 +56,3 @@ class HostData:
 
     def __repr__(self) -> str:
         return f"HostData({sorted(self.dict())})"
-
-
-def mask(key: str, value: Any) -> Any:
-    """What may be shown of a data value: secrets become '***'."""
-    if key in SECRET_KEYS and value:
-        return "***"
-    return value

@@ -157,7 +157,7 @@ def operation(func: Callable) -> Callable:
             # Recorded now, in call order; made beside the deploy's next operations,
             # so their facts are read in the same round trip (api/build.py).
             host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
-            host_op.commands_pending(batcher.defer(host, lambda: make_commands(host_op, host_op.reads)))
+            batcher.defer(host, host_op, lambda: make_commands(host_op, host_op.reads))
         else:
             reads: list = []
             commands = make_commands(None, reads)

@@ -4,6 +4,7 @@ host by host (serial), or each host at its own pace (no_wait)."""
 from __future__ import annotations
 
 import logging
+import traceback
 
 import gevent
 
@@ -42,15 +43,37 @@ def command_groups(commands: list) -> list[list]:
     return groups
 
 
+class CallbackResult(CommandResult):
+    """A Python callback that raised: the failure reads as the callback and what it
+    raised, in one line."""
+
+    def describe(self, max_lines: int = 20) -> str:
+        return f"{self.command}: {' '.join(self.stderr)}"
+
+
+def run_callback(state: State, host: Host, command: FunctionCommand) -> CommandResult:
+    """Call a python.execute callback. Whatever it raises fails this host only: the
+    deploy goes on for the others (an interrupt still stops everything)."""
+    try:
+        command.function(state, host, *command.args, **command.kwargs)
+    except (Exception, SystemExit) as error:
+        # The user's own error: its type says what went wrong; ours say it already.
+        message = str(error) if isinstance(error, PyinfraError) else f"{type(error).__name__}: {error}"
+        logger.debug(
+            "[%s] %s raised:\n%s",
+            host.name,
+            command,
+            "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip(),
+        )
+        return CallbackResult(str(command), 1, [], [message])
+    return CommandResult(str(command), 0)
+
+
 def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[CommandResult]:
     """The results of one group, ending with the first that failed."""
     command = group[0]
     if isinstance(command, FunctionCommand):
-        try:
-            command.function(state, host, *command.args, **command.kwargs)
-        except PyinfraError as error:
-            return [CommandResult(str(command), 1, [], [str(error)])]
-        return [CommandResult(str(command), 0)]
+        return [run_callback(state, host, command)]
     return host.connector.run_commands(
         group,
         sudo=kwargs["sudo"],

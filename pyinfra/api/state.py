@@ -45,7 +45,8 @@ class HostOperation:
     """One operation on one host: its commands; the meta a deploy file gets back.
 
     While the build makes the commands in a greenlet of their own (api/build.py),
-    reading `commands` waits for them."""
+    reading `commands` waits for them. After a failed build they read as made, or as
+    [] with `error` saying why none were."""
 
     __slots__ = (
         "_commands",
@@ -83,6 +84,14 @@ class HostOperation:
     def commands_pending(self, wait: Callable[[], list[Command]]) -> None:
         """The commands are being made elsewhere: `wait()` returns them once they are."""
         self._pending = wait
+
+    def built(self, commands: list[Command], error: str | None) -> None:
+        """The build is over: these are the commands (none when it failed, `error`
+        saying why)."""
+        self._pending = None
+        self._commands = commands
+        if error is not None:
+            self.error = error
 
     @property
     def commands(self) -> list[Command]:

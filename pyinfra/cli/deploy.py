@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from pyinfra import hook
 from pyinfra.api.build import build as build_hosts
-from pyinfra.api.data import SECRET_KEYS
 from pyinfra.api.exceptions import PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.runner import connect_all, disconnect_all, run_operations
+from pyinfra.api.secrets import register_data
 from pyinfra.api.state import State
 from pyinfra.cli.load import load
 from pyinfra.cli.output import Printer
@@ -178,9 +178,10 @@ def run(options: Options, printer: Printer) -> int:
 
     deploys = [] if options.run else options.deploys
     deploy = load(options.inventory, deploys, options.override)
+    for host in deploy.inventory:
+        for _, values in host.data.layers():
+            register_data(values)
     state = make_state(deploy, options, printer)
-    for host in state.inventory:
-        printer.secrets.update(str(host.data.get(k)) for k in SECRET_KEYS if host.data.get(k))
     if options.debug_data:
         return modes.debug_data(state, printer)
     if options.facts:

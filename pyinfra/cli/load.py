@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from pyinfra import hook
 from pyinfra.api.config import Config
-from pyinfra.api.data import SECRET_KEYS, mask
 from pyinfra.api.exceptions import InventoryError, UsageError
 from pyinfra.api.inventory import Inventory
 from pyinfra.api.loader import compile_file, exec_code, exec_file, user_namespace
+from pyinfra.api.secrets import is_secret_key, mask_data, mask_value
 
 
 def is_group_name(name: str) -> bool:
@@ -31,7 +31,7 @@ def masked_repr(entry) -> str:
 
 def masked_repr_value(item):
     if isinstance(item, dict):
-        return {k: ("<masked>" if k in SECRET_KEYS else v) for k, v in item.items()}
+        return {k: ("<masked>" if is_secret_key(k) else mask_data(v)) for k, v in item.items()}
     return item
 
 
@@ -76,7 +76,7 @@ def load_inventory_file(path: str) -> tuple[dict[str, dict], dict[str, list[str]
                 if key in known and known[key] != item:
                     raise InventoryError(
                         f"host {hostname} has conflicting values for {key!r}: "
-                        f"{mask(key, known[key])!r} and {mask(key, item)!r}",
+                        f"{mask_value(key, known[key])!r} and {mask_value(key, item)!r}",
                         path,
                     )
                 known[key] = item

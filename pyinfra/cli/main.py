@@ -13,8 +13,8 @@ import click
 import gevent
 
 from pyinfra import __version__
-from pyinfra.api.data import SECRET_KEYS
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.secrets import MaskedStream, register_data
 from pyinfra.cli.output import ErrorLogHandler, Printer
 
 EPILOG = """\b
@@ -145,7 +145,7 @@ def cli(
         if value is not None:
             override[name] = value
     override.update(parse_data(data_items))
-    printer.secrets.update(str(v) for k, v in override.items() if k in SECRET_KEYS and v)
+    register_data(override)
 
     from pyinfra.cli.deploy import Options, run
 
@@ -178,12 +178,16 @@ def cli(
     if not debug:
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
+    else:
+        gevent.get_hub().exception_stream = MaskedStream(sys.stderr)
     try:
         code = run(options, printer)
     except PyinfraError as error:
         if debug:
             cause = error.__cause__ or error
-            printer.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
+            # The three-argument form: Python 3.9 has no other.
+            lines = traceback.format_exception(type(cause), cause, cause.__traceback__)
+            printer.echo("".join(lines).rstrip(), err=True)
         printer.error(str(error))
         code = error.exit_code
     except KeyboardInterrupt:

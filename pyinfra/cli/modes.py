@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from pyinfra.api.build import build
-from pyinfra.api.data import mask
 from pyinfra.api.exceptions import FactError, OperationError, UsageError
 from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
+from pyinfra.api.secrets import mask_data, mask_shown, mask_value
 from pyinfra.api.state import State
 from pyinfra.cli.load import parse_value
 from pyinfra.cli.output import Printer
@@ -33,7 +33,8 @@ def to_json(value: Any) -> Any:
 
 
 def emit(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=False))
+    """One JSON document on stdout; secret values in it are shown as ***."""
+    click.echo(json.dumps(mask_shown(value), indent=2, sort_keys=False))
 
 
 # -- --debug-data --------------------------------------------------------------------
@@ -47,7 +48,7 @@ def debug_data(state: State, printer: Printer) -> int:
         out[host.name] = {
             "groups": host.groups,
             "data": {
-                key: {"value": to_json(mask(key, host.data.get(key))), "source": host.data.source(key)}
+                key: {"value": to_json(mask_value(key, host.data.get(key))), "source": host.data.source(key)}
                 for key in keys
             },
         }
@@ -177,7 +178,7 @@ def debug_state(state: State, printer: Printer) -> int:
             {
                 "name": meta.name,
                 "location": meta.location,
-                "global_arguments": to_json(meta.global_kwargs),
+                "global_arguments": to_json(mask_data(meta.global_kwargs)),
                 "hosts": hosts,
                 "dependent_hosts": dependent,
             }

@@ -11,6 +11,7 @@ import sys
 import click
 
 from pyinfra.api.runner import Events
+from pyinfra.api.secrets import mask_text
 
 CLEAR_LINE = "\r\x1b[K"
 
@@ -29,15 +30,12 @@ class Printer(Events):
         self.show_progress = sys.stderr.isatty()
         self._progress_shown = False
         self._op_progress = ("", 0, 0)
-        # Values never shown: passwords from the command line and from data.
-        self.secrets: set[str] = set()
         # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
         self.silenced = False
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        """Every line shown passes here: secret values become *** (api/secrets.py)."""
+        return mask_text(text)
 
     def echo(self, text: str, err: bool | None = None) -> None:
         text = self.mask(text)

@@ -15,7 +15,9 @@ def execute(state, host, callback, *args, **kwargs):
     + args: further positional arguments for it
     + kwargs: further keyword arguments for it
 
-    A ``PyinfraError`` it raises fails the host like a failed command.
+    An exception it raises fails this host only, like a failed command, with the
+    exception's type and message (``python my_callback(...): ValueError: bad thing``;
+    ``--debug`` adds the traceback); the other hosts go on.
     """
     if not callable(callback):
         raise OperationError(f"callback must be a function, not {callback!r}")
