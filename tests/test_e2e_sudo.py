@@ -1,0 +1,173 @@
+"""Non-root logins (tests/users.py) and sudo, over both SSH transports: what sudo makes
+is owned by the user sudo runs as, requiretty hosts work, sudo's own refusals are shown,
+and a fish login shell does not change what a command means."""
+
+import os
+import pwd
+import stat
+
+import pytest
+
+try:
+    from tests import users
+except ImportError:
+    import users
+
+TRANSPORTS = ["shell", "exec"]
+SMALL = b"small file\n" * 10
+LARGE = os.urandom(300 * 1024)  # over SHELL_UPLOAD_MAX: SFTP, or streamed
+
+
+def owner(path):
+    info = os.stat(path)
+    return pwd.getpwuid(info.st_uid).pw_name, info.st_gid, oct(stat.S_IMODE(info.st_mode))
+
+
+def root_only_dir(tmp_path):
+    """A directory only root may write (and the path to it only root may pass)."""
+    target = tmp_path / "etc"
+    target.mkdir(mode=0o755)
+    return target
+
+
+def staged_leftovers():
+    """Upload copies left in TEMP_DIR (/tmp) by pyinfra."""
+    return sorted(name for name in os.listdir("/tmp") if name.startswith("pyinfra-") and "e2e" not in name
+                  and "sshd" not in name)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_sudo_uploads_of_any_size_belong_to_the_sudo_user(pyinfra_as, deploy_dir, tmp_path, public_dir,
+                                                          transport):
+    target = root_only_dir(tmp_path)
+    nobody_uid = pwd.getpwnam(users.NOSUDO).pw_uid
+    before = staged_leftovers()
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra.modules import files
+        files.put('files/small', '{target}/small', sudo=True)
+        files.put('files/large', '{target}/large', sudo=True)
+        files.put('files/large', '{target}/large-600', mode='600', sudo=True)
+        files.put('files/large', '{target}/large-mine', user='{users.SUDO}', sudo=True)
+        files.put('files/small', '{public_dir}/small', sudo=True, sudo_user='{users.NOSUDO}')
+        files.put('files/large', '{public_dir}/large', sudo=True, sudo_user='{users.NOSUDO}')
+    """})
+    (root / "files").mkdir()
+    (root / "files/small").write_bytes(SMALL)
+    (root / "files/large").write_bytes(LARGE)
+    result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root, env={"PYINFRA_SSH_TRANSPORT": transport})
+    assert result.returncode == 0, result.output
+    assert (target / "small").read_bytes() == SMALL
+    assert (target / "large").read_bytes() == LARGE
+    assert owner(target / "small") == ("root", 0, "0o644")
+    assert owner(target / "large") == ("root", 0, "0o644")
+    assert owner(target / "large-600") == ("root", 0, "0o600")
+    assert owner(target / "large-mine")[0] == users.SUDO
+    assert os.stat(public_dir / "small").st_uid == nobody_uid
+    assert os.stat(public_dir / "large").st_uid == nobody_uid
+    assert owner(public_dir / "large")[2] == "0o644"
+    assert sorted(os.listdir(target)) == ["large", "large-600", "large-mine", "small"]
+    assert staged_leftovers() == before
+
+
+def test_sudo_uploads_on_a_host_without_base64(pyinfra_as, deploy_dir, tmp_path):
+    """pyinfra-t-nob64's sudo finds no base64 (its secure_path leaves it out)."""
+    target = root_only_dir(tmp_path)
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra.modules import files, server
+        server.shell('! command -v base64', sudo=True)
+        files.put('files/small', '{target}/small', sudo=True)
+        files.put('files/large', '{target}/large', mode='640', sudo=True)
+    """})
+    (root / "files").mkdir()
+    (root / "files/small").write_bytes(SMALL)
+    (root / "files/large").write_bytes(LARGE)
+    result = pyinfra_as(users.NOB64)("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert (target / "small").read_bytes() == SMALL
+    assert owner(target / "small") == ("root", 0, "0o644")
+    assert owner(target / "large") == ("root", 0, "0o640")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_requiretty_host_runs_sudo_through_a_pty(pyinfra_as, deploy_dir, tmp_path, transport):
+    target = root_only_dir(tmp_path)
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra import host
+        from pyinfra.modules import files, server
+        server.shell('whoami > {target}/who; echo "$(printf "a\\tb")" > {target}/tab', sudo=True)
+        server.shell('echo {{{{ host.fact.home }}}} > {target}/home', sudo=True)
+        files.put('files/large', '{target}/large', sudo=True)
+        server.shell('echo to-out; echo to-err >&2; exit 3', sudo=True)
+    """})
+    (root / "files").mkdir()
+    (root / "files/large").write_bytes(LARGE)
+    env = {"PYINFRA_SSH_TRANSPORT": transport}
+    result = pyinfra_as(users.TTY)("127.0.0.2", "deploy.py", cwd=root, env=env)
+    assert result.returncode == 1, result.output
+    assert (target / "who").read_text() == "root\n"
+    assert (target / "tab").read_text() == "a\tb\n"
+    assert (target / "home").read_text() == "/root\n"
+    assert (target / "large").read_bytes() == LARGE
+    assert owner(target / "large") == ("root", 0, "0o644")
+    # The last command's own status and output, nothing we sent echoed, no \r.
+    assert "exit status 3" in result.output, result.output
+    assert "to-out" in result.output and "to-err" in result.output
+    assert "\r" not in result.output
+    assert "echo to-out" not in result.output.replace("command failed (exit status 3): echo to-out", "")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_get_pty_gives_a_command_a_terminal(pyinfra, deploy_dir, tmp_path, transport):
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra.modules import server
+        server.shell('tty > {tmp_path}/with; printf "x\\\\ny\\\\n" > {tmp_path}/lines', get_pty=True)
+        server.shell('tty > {tmp_path}/without || true')
+    """})
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root, env={"PYINFRA_SSH_TRANSPORT": transport})
+    assert result.returncode == 0, result.output
+    assert (tmp_path / "with").read_text().startswith("/dev/pts/")
+    assert (tmp_path / "lines").read_text() == "x\ny\n"
+    assert (tmp_path / "without").read_text() == "not a tty\n"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("user, extra, message", [
+    (users.NOSUDO, [], "sudo: a password is required"),
+    (users.SUDO_PW, ["--sudo-password", "wrong-one"], "incorrect password"),
+    (users.NOSUDO, ["--sudo-password", users.SUDO_PASSWORD], "is not in the sudoers file"),
+])
+def test_sudo_failures_show_sudos_own_message(pyinfra_as, deploy_dir, transport, user, extra, message):
+    root = deploy_dir({"deploy.py": """
+        from pyinfra.modules import server
+        server.shell('true', sudo=True)
+    """})
+    result = pyinfra_as(user)("127.0.0.2", "deploy.py", *extra, cwd=root, env={"PYINFRA_SSH_TRANSPORT": transport})
+    assert result.returncode == 1, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+TRICKY = "back\\slash \\\\two \\' quote's \"dq\" $HOME `x` $(y) end\\\nnew line\n"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_fish_login_shell_does_not_change_a_command(pyinfra_as, deploy_dir, tmp_path, public_dir, transport):
+    target = root_only_dir(tmp_path)
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra.api import quote
+        from pyinfra.modules import files, server
+        text = {TRICKY!r}
+        server.shell('printf %s ' + quote(text) + ' > {public_dir}/plain', env={{'TEXT': text}})
+        server.shell('printf %s "$TEXT" > {target}/sudo', env={{'TEXT': text}}, sudo=True)
+        server.shell('printf %s "$TEXT" > {public_dir}/su', env={{'TEXT': text}}, sudo=True,
+                     su_user='{users.NOSUDO}')
+        files.put('files/small', '{target}/' + text.replace('\\n', '').replace('/', '_'), sudo=True)
+    """})
+    (root / "files").mkdir()
+    (root / "files/small").write_bytes(SMALL)
+    result = pyinfra_as(users.FISH)("127.0.0.2", "deploy.py", cwd=root, env={"PYINFRA_SSH_TRANSPORT": transport})
+    assert result.returncode == 0, result.output
+    assert (public_dir / "plain").read_text() == TRICKY
+    assert (target / "sudo").read_text() == TRICKY
+    assert (public_dir / "su").read_text() == TRICKY
+    assert (target / TRICKY.replace("\n", "").replace("/", "_")).read_bytes() == SMALL
