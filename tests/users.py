@@ -39,7 +39,14 @@ Defaults:{TTY} requiretty
 Defaults:{NOB64} secure_path="{NOB64_PATH}"
 """
 
-USERS = {SUDO: "/bin/sh", SUDO_PW: "/bin/sh", FISH: "fish", TTY: "/bin/sh", NOSUDO: "/bin/sh", NOB64: "/bin/sh"}
+USERS = {
+    SUDO: "/bin/sh",
+    SUDO_PW: "/bin/sh",
+    FISH: "fish",
+    TTY: "/bin/sh",
+    NOSUDO: "/bin/sh",
+    NOB64: "/bin/sh",
+}
 
 
 def _run(*command, input=None):
