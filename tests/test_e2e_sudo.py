@@ -37,7 +37,8 @@ def root_only_dir(tmp_path):
 def staged_leftovers(user):
     """Files of `user` left in TEMP_DIR (/tmp), where uploads were once staged."""
     uid = pwd.getpwnam(user).pw_uid
-    return sorted(entry.name for entry in os.scandir("/tmp") if entry.stat(follow_symlinks=False).st_uid == uid)
+    return sorted(entry.name for entry in os.scandir("/tmp")
+                  if entry.stat(follow_symlinks=False).st_uid == uid)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -124,7 +125,8 @@ def test_requiretty_host_runs_sudo_through_a_pty(pyinfra_as, deploy_dir, tmp_pat
 def test_get_pty_gives_a_command_a_terminal(pyinfra, deploy_dir, tmp_path, transport):
     root = deploy_dir({"deploy.py": f"""
         from pyinfra.modules import server
-        server.shell('[ -t 1 ] && touch {tmp_path}/with; printf "x\\\\ny\\\\n" > {tmp_path}/lines', get_pty=True)
+        server.shell('[ -t 1 ] && touch {tmp_path}/with; printf "x\\\\ny\\\\n" > {tmp_path}/lines',
+                     get_pty=True)
         server.shell('[ -t 1 ] || touch {tmp_path}/without')
     """})
     result = pyinfra("127.0.0.2", "deploy.py", cwd=root, env=env_for(transport))
