@@ -177,3 +177,48 @@ def test_fish_login_shell_does_not_change_a_command(pyinfra_as, deploy_dir, tmp_
     assert (target / "sudo").read_text() == TRICKY
     assert (public_dir / "su").read_text() == TRICKY
     assert (target / TRICKY.replace("\n", "").replace("/", "_")).read_bytes() == SMALL
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_file_operations_under_sudo_make_root_owned_files(pyinfra_as, deploy_dir, tmp_path, transport):
+    target = root_only_dir(tmp_path)
+    root = deploy_dir({
+        "templates/app.conf.j2": "name={{ name }}\n",
+        "deploy.py": f"""
+            from pyinfra.modules import files
+            files.directory('{target}/dir', sudo=True)
+            files.directory('{target}/private', mode='700', group='{users.NOSUDO}', sudo=True)
+            files.file('{target}/dir/empty', sudo=True)
+            files.template('templates/app.conf.j2', '{target}/dir/app.conf', mode='640', name='x', sudo=True)
+            files.line('{target}/dir/app.conf', 'extra=1', sudo=True)
+        """,
+    })
+    nosudo_gid = pwd.getpwnam(users.NOSUDO).pw_gid
+    result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root, env=env_for(transport))
+    assert result.returncode == 0, result.output
+    assert owner(target / "dir") == ("root", 0, "0o755")
+    assert owner(target / "private") == ("root", nosudo_gid, "0o700")
+    assert owner(target / "dir/empty") == ("root", 0, "0o644")
+    assert owner(target / "dir/app.conf") == ("root", 0, "0o640")
+    assert (target / "dir/app.conf").read_text() == "name=x\nextra=1\n"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_sudo_password_through_a_pty_is_never_echoed(pyinfra_as, deploy_dir, tmp_path, transport):
+    target = root_only_dir(tmp_path)
+    root = deploy_dir({"deploy.py": f"""
+        from pyinfra.modules import files, server
+        server.shell('[ -t 1 ] && whoami > {target}/who; echo visible-output', sudo=True, get_pty=True)
+        files.put('files/large', '{target}/large', sudo=True, get_pty=True)
+    """})
+    (root / "files").mkdir()
+    (root / "files/large").write_bytes(LARGE)
+    login = pyinfra_as(users.SUDO_PW)
+    result = login("127.0.0.2", "deploy.py", "--sudo-password", users.SUDO_PASSWORD, "-vv", cwd=root,
+                   env=env_for(transport))
+    assert result.returncode == 0, result.output
+    assert (target / "who").read_text() == "root\n"
+    assert owner(target / "large") == ("root", 0, "0o644")
+    assert (target / "large").read_bytes() == LARGE
+    assert "visible-output" in result.output
+    assert users.SUDO_PASSWORD not in result.output and "\r" not in result.output
