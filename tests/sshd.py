@@ -63,9 +63,7 @@ def ensure_sshd_installed():
             break
         output.append("$ {}\n{}".format(" ".join(cmd), proc.stdout))
     if not os.path.exists(SSHD_BINARY) or not shutil.which("sudo") or not shutil.which("fish"):
-        raise RuntimeError(
-            "installing {} failed:\n{}".format(" ".join(packages), "\n".join(output))
-        )
+        raise RuntimeError("installing {} failed:\n{}".format(" ".join(packages), "\n".join(output)))
 
 
 def free_port(host="127.0.0.1"):

@@ -37,17 +37,21 @@ def root_only_dir(tmp_path):
 def staged_leftovers(user):
     """Files of `user` left in TEMP_DIR (/tmp), where uploads were once staged."""
     uid = pwd.getpwnam(user).pw_uid
-    return sorted(entry.name for entry in os.scandir("/tmp")
-                  if entry.stat(follow_symlinks=False).st_uid == uid)
+    return sorted(
+        entry.name for entry in os.scandir("/tmp") if entry.stat(follow_symlinks=False).st_uid == uid
+    )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_sudo_uploads_of_any_size_belong_to_the_sudo_user(pyinfra_as, deploy_dir, tmp_path, public_dir,
-                                                          transport):
+def test_sudo_uploads_of_any_size_belong_to_the_sudo_user(
+    pyinfra_as, deploy_dir, tmp_path, public_dir, transport
+):
     target = root_only_dir(tmp_path)
     nobody_uid = pwd.getpwnam(users.NOSUDO).pw_uid
     before = staged_leftovers(users.SUDO)
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra.modules import files
         files.put('files/small', '{target}/small', sudo=True)
         files.put('files/large', '{target}/large', sudo=True)
@@ -55,7 +59,9 @@ def test_sudo_uploads_of_any_size_belong_to_the_sudo_user(pyinfra_as, deploy_dir
         files.put('files/large', '{target}/large-mine', user='{users.SUDO}', sudo=True)
         files.put('files/small', '{public_dir}/small', sudo=True, sudo_user='{users.NOSUDO}')
         files.put('files/large', '{public_dir}/large', sudo=True, sudo_user='{users.NOSUDO}')
-    """})
+    """
+        }
+    )
     (root / "files").mkdir()
     (root / "files/small").write_bytes(SMALL)
     (root / "files/large").write_bytes(LARGE)
@@ -77,12 +83,16 @@ def test_sudo_uploads_of_any_size_belong_to_the_sudo_user(pyinfra_as, deploy_dir
 def test_sudo_uploads_on_a_host_without_base64(pyinfra_as, deploy_dir, tmp_path):
     """pyinfra-t-nob64's sudo finds no base64 (its secure_path leaves it out)."""
     target = root_only_dir(tmp_path)
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra.modules import files, server
         server.shell('! command -v base64', sudo=True)
         files.put('files/small', '{target}/small', sudo=True)
         files.put('files/large', '{target}/large', mode='640', sudo=True)
-    """})
+    """
+        }
+    )
     (root / "files").mkdir()
     (root / "files/small").write_bytes(SMALL)
     (root / "files/large").write_bytes(LARGE)
@@ -96,14 +106,18 @@ def test_sudo_uploads_on_a_host_without_base64(pyinfra_as, deploy_dir, tmp_path)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_requiretty_host_runs_sudo_through_a_pty(pyinfra_as, deploy_dir, tmp_path, transport):
     target = root_only_dir(tmp_path)
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra import host
         from pyinfra.modules import files, server
         server.shell('whoami > {target}/who; echo "$(printf "a\\tb")" > {target}/tab', sudo=True)
         server.shell('echo {{{{ host.fact.home }}}} > {target}/home', sudo=True)
         files.put('files/large', '{target}/large', sudo=True)
         server.shell('echo to-out; echo to-err >&2; exit 3', sudo=True)
-    """})
+    """
+        }
+    )
     (root / "files").mkdir()
     (root / "files/large").write_bytes(LARGE)
     # --sudo: the deploy's fact is read with sudo too
@@ -123,12 +137,16 @@ def test_requiretty_host_runs_sudo_through_a_pty(pyinfra_as, deploy_dir, tmp_pat
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_get_pty_gives_a_command_a_terminal(pyinfra, deploy_dir, tmp_path, transport):
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra.modules import server
         server.shell('[ -t 1 ] && touch {tmp_path}/with; printf "x\\\\ny\\\\n" > {tmp_path}/lines',
                      get_pty=True)
         server.shell('[ -t 1 ] || touch {tmp_path}/without')
-    """})
+    """
+        }
+    )
     result = pyinfra("127.0.0.2", "deploy.py", cwd=root, env=env_for(transport))
     assert result.returncode == 0, result.output
     assert (tmp_path / "with").exists()
@@ -137,16 +155,23 @@ def test_get_pty_gives_a_command_a_terminal(pyinfra, deploy_dir, tmp_path, trans
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize("user, extra, message", [
-    (users.NOSUDO, [], "sudo: a password is required"),
-    (users.SUDO_PW, ["--sudo-password", "wrong-one"], "incorrect password"),
-    (users.NOSUDO, ["--sudo-password", users.SUDO_PASSWORD], "is not in the sudoers file"),
-])
+@pytest.mark.parametrize(
+    "user, extra, message",
+    [
+        (users.NOSUDO, [], "sudo: a password is required"),
+        (users.SUDO_PW, ["--sudo-password", "wrong-one"], "incorrect password"),
+        (users.NOSUDO, ["--sudo-password", users.SUDO_PASSWORD], "is not in the sudoers file"),
+    ],
+)
 def test_sudo_failures_show_sudos_own_message(pyinfra_as, deploy_dir, transport, user, extra, message):
-    root = deploy_dir({"deploy.py": """
+    root = deploy_dir(
+        {
+            "deploy.py": """
         from pyinfra.modules import server
         server.shell('true', sudo=True)
-    """})
+    """
+        }
+    )
     result = pyinfra_as(user)("127.0.0.2", "deploy.py", *extra, cwd=root, env=env_for(transport))
     assert result.returncode == 1, result.output
     assert message in result.output, result.output
@@ -159,7 +184,9 @@ TRICKY = "back\\slash \\\\two \\' quote's \"dq\" $HOME `x` $(y) end\\\nnew line\
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_fish_login_shell_does_not_change_a_command(pyinfra_as, deploy_dir, tmp_path, public_dir, transport):
     target = root_only_dir(tmp_path)
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra.api import quote
         from pyinfra.modules import files, server
         text = {TRICKY!r}
@@ -168,7 +195,9 @@ def test_fish_login_shell_does_not_change_a_command(pyinfra_as, deploy_dir, tmp_
         server.shell('printf %s "$TEXT" > {public_dir}/su', env={{'TEXT': text}}, sudo=True,
                      su_user='{users.NOSUDO}')
         files.put('files/small', '{target}/' + text.replace('\\n', '').replace('/', '_'), sudo=True)
-    """})
+    """
+        }
+    )
     (root / "files").mkdir()
     (root / "files/small").write_bytes(SMALL)
     result = pyinfra_as(users.FISH)("127.0.0.2", "deploy.py", cwd=root, env=env_for(transport))
@@ -182,9 +211,10 @@ def test_fish_login_shell_does_not_change_a_command(pyinfra_as, deploy_dir, tmp_
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_file_operations_under_sudo_make_root_owned_files(pyinfra_as, deploy_dir, tmp_path, transport):
     target = root_only_dir(tmp_path)
-    root = deploy_dir({
-        "templates/app.conf.j2": "name={{ name }}\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "templates/app.conf.j2": "name={{ name }}\n",
+            "deploy.py": f"""
             from pyinfra.modules import files
             files.directory('{target}/dir', sudo=True)
             files.directory('{target}/private', mode='700', group='{users.NOSUDO}', sudo=True)
@@ -192,7 +222,8 @@ def test_file_operations_under_sudo_make_root_owned_files(pyinfra_as, deploy_dir
             files.template('templates/app.conf.j2', '{target}/dir/app.conf', mode='640', name='x', sudo=True)
             files.line('{target}/dir/app.conf', 'extra=1', sudo=True)
         """,
-    })
+        }
+    )
     nosudo_gid = pwd.getpwnam(users.NOSUDO).pw_gid
     result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root, env=env_for(transport))
     assert result.returncode == 0, result.output
@@ -206,16 +237,27 @@ def test_file_operations_under_sudo_make_root_owned_files(pyinfra_as, deploy_dir
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_sudo_password_through_a_pty_is_never_echoed(pyinfra_as, deploy_dir, tmp_path, transport):
     target = root_only_dir(tmp_path)
-    root = deploy_dir({"deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
         from pyinfra.modules import files, server
         server.shell('[ -t 1 ] && whoami > {target}/who; echo visible-output', sudo=True, get_pty=True)
         files.put('files/large', '{target}/large', sudo=True, get_pty=True)
-    """})
+    """
+        }
+    )
     (root / "files").mkdir()
     (root / "files/large").write_bytes(LARGE)
     login = pyinfra_as(users.SUDO_PW)
-    result = login("127.0.0.2", "deploy.py", "--sudo-password", users.SUDO_PASSWORD, "-vv", cwd=root,
-                   env=env_for(transport))
+    result = login(
+        "127.0.0.2",
+        "deploy.py",
+        "--sudo-password",
+        users.SUDO_PASSWORD,
+        "-vv",
+        cwd=root,
+        env=env_for(transport),
+    )
     assert result.returncode == 0, result.output
     assert (target / "who").read_text() == "root\n"
     assert owner(target / "large") == ("root", 0, "0o644")
