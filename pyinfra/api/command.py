@@ -108,15 +108,17 @@ def wrap_command(
     return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)
 
 
-def write_file_command(dest: str, writer: str) -> str:
+def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
     """Shell text (one line) that makes `dest` a new file holding what `writer` prints,
     as whoever runs it: unreadable to others (mode 0600) while it is written, then given
     the mode any new file gets there (the umask). A failure removes it and keeps the
-    writer's exit status (127: the writer's tool is missing). A here-document the
-    writer reads follows the line."""
+    writer's exit status (127: the writer's tool is missing); with `size`, a file of
+    another size (a stream cut short) is a failure too. A here-document the writer
+    reads follows the line."""
     path = quote(dest)
+    check = f"[ $(wc -c < {path}) -eq {int(size)} ] && " if size is not None else ""
     return (
-        f"(rm -f {path} && __pyinfra_m=$(umask) && umask 077 && set -C && {writer} > {path} && "
+        f"(rm -f {path} && __pyinfra_m=$(umask) && umask 077 && set -C && {writer} > {path} && {check}"
         f"chmod $(printf %o $((0666 & ~0$__pyinfra_m))) {path}) "
         f"|| {{ __pyinfra_w=$?; rm -f {path}; (exit $__pyinfra_w); }}"
     )

@@ -59,7 +59,7 @@ class ChannelRunner:
     def _upload_stream(self, src, dest, identity, pty: bool) -> CommandResult:
         """Write `src` (a local path or bytes) to a new file `dest` as the identity."""
         size = len(src) if isinstance(src, bytes) else os.path.getsize(src)
-        script = write_file_command(dest, f"head -c {size}")
+        script = write_file_command(dest, f"head -c {size}", size)
         return self._exchange(f"upload to {dest}", identity, script, src, pty=pty, timeout=None)
 
     def _exchange(self, label, identity, script, src, pty, timeout) -> CommandResult:
