@@ -94,6 +94,38 @@ def pyinfra(sshd, ssh_home):
     return Runner(sshd, ssh_home)
 
 
+class UserRunner(Runner):
+    """A Runner logging in as `user` (--user after the other arguments)."""
+
+    def __init__(self, sshd, home, user):
+        super().__init__(sshd, home)
+        self.user = user
+
+    def __call__(self, *args, **kwargs):
+        return super().__call__(*args, "--user", self.user, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def test_users(sshd):
+    """The non-root logins of tests/users.py, made once per session."""
+    try:
+        from tests.users import ensure_test_users
+    except ImportError:
+        from users import ensure_test_users
+    ensure_test_users()
+
+
+@pytest.fixture
+def pyinfra_as(sshd, ssh_home, test_users):
+    """`pyinfra_as('pyinfra-t-sudo')(args..., cwd=dir)`: the real command logging in as
+    that test user (tests/users.py), with the same HOME as the `pyinfra` fixture."""
+
+    def make(user):
+        return UserRunner(sshd, ssh_home, user)
+
+    return make
+
+
 def write_tree(root, files: dict) -> None:
     """Write {relative path: text} under root, dedenting each text."""
     for name, text in files.items():

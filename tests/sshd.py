@@ -31,14 +31,17 @@ START_TIMEOUT = 10.0
 
 
 def ensure_sshd_installed():
-    """Install openssh-server (and sudo, which the guide's examples use) with apt-get
-    when missing. Raises RuntimeError if still missing afterwards (never skips).
+    """Install openssh-server (and sudo, which the guide's examples use, and fish, the
+    login shell of a test user) with apt-get when missing. Raises RuntimeError if still
+    missing afterwards (never skips).
     """
     packages = []
     if not os.path.exists(SSHD_BINARY):
         packages.append("openssh-server")
     if not shutil.which("sudo"):
         packages.append("sudo")
+    if not shutil.which("fish"):
+        packages.append("fish")
     if not packages:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -59,10 +62,8 @@ def ensure_sshd_installed():
             output.append("$ {}\n{}".format(" ".join(cmd), exc))
             break
         output.append("$ {}\n{}".format(" ".join(cmd), proc.stdout))
-    if not os.path.exists(SSHD_BINARY) or not shutil.which("sudo"):
-        raise RuntimeError(
-            "installing {} failed:\n{}".format(" ".join(packages), "\n".join(output))
-        )
+    if not os.path.exists(SSHD_BINARY) or not shutil.which("sudo") or not shutil.which("fish"):
+        raise RuntimeError("installing {} failed:\n{}".format(" ".join(packages), "\n".join(output)))
 
 
 def free_port(host="127.0.0.1"):
@@ -241,7 +242,10 @@ class TestSSHD:
         os.chmod(self.client_key, 0o600)
         os.chmod(self.host_key, 0o600)
         shutil.copyfile(self.client_public_key, self.authorized_keys)
-        os.chmod(self.authorized_keys, 0o600)
+        # Non-root test logins (tests/users.py) read the authorized key too: the
+        # directory may be passed through (not listed), the public key read.
+        os.chmod(self.dir, 0o711)
+        os.chmod(self.authorized_keys, 0o644)
 
     def _write_config(self):
         lines = [

@@ -20,7 +20,10 @@ def pyinfra_user():
             os.remove(path)
 
 
-def test_operations_example(pyinfra, deploy_dir, pyinfra_user):
+def test_operations_example(pyinfra_as, deploy_dir, pyinfra_user):
+    """Logged in as an ordinary user with passwordless sudo, as real deploys are
+    (--sudo: the example's server.user needs root too)."""
+    pyinfra = pyinfra_as("pyinfra-t-sudo")
     root = deploy_dir(
         {
             "inventories/production.py": """
@@ -48,7 +51,7 @@ def test_operations_example(pyinfra, deploy_dir, pyinfra_user):
         """,
         }
     )
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "--sudo", cwd=root)
     assert result.returncode == 0, result.output
     user = pwd.getpwnam("pyinfra")
     assert user.pw_dir == "/home/pyinfra"
@@ -57,7 +60,7 @@ def test_operations_example(pyinfra, deploy_dir, pyinfra_user):
     assert grp.getgrgid(stat.st_gid).gr_name == "pyinfra"
     assert oct(stat.st_mode & 0o777) == "0o644"
 
-    again = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    again = pyinfra("inventories/production.py", "deploy.py", "--sudo", cwd=root)
     assert again.returncode == 0, again.output
     assert "Success (changed)" not in again.output
     assert "0 changed" in again.output
@@ -160,7 +163,7 @@ def test_data_example_and_string_formatting(pyinfra, deploy_dir, tmp_path):
     assert (out / "127.0.0.4" / "data").read_text().startswith("staging develop None")
 
 
-def test_facts_example_switches_on_distribution(pyinfra, deploy_dir):
+def test_facts_example_switches_on_distribution(pyinfra_as, deploy_dir):
     """The guide's apt/yum switch, made harmless: nano is already present or gets
     installed with apt; either way the branch taken must be apt on Debian."""
     root = deploy_dir(
@@ -182,7 +185,7 @@ def test_facts_example_switches_on_distribution(pyinfra, deploy_dir):
         """,
         }
     )
-    result = pyinfra("inventories/production.py", "deploy.py", "--dry", cwd=root)
+    result = pyinfra_as("pyinfra-t-sudo")("inventories/production.py", "deploy.py", "--dry", cwd=root)
     assert result.returncode == 0, result.output
     assert "Apt/Packages" in result.output
     assert "Yum/Packages" not in result.output

@@ -6,14 +6,33 @@ Also the one place that wraps a command for sudo / su / env, so quoting is decid
 from __future__ import annotations
 
 import math
-import shlex
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
+# Characters that never need quoting (shlex's set): such a word is left as it is.
+_SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
+
 
 def quote(value: Any) -> str:
-    """Quote one value for a POSIX shell: it always arrives as one literal word."""
-    return shlex.quote(str(value))
+    r"""Quote one value for a POSIX shell: it always arrives as one literal word.
+
+    The word also means the same to fish, which sshd may run a command through (the
+    login shell): fish reads \\ and \' inside single quotes as escapes, POSIX shells do
+    not, so backslashes and single quotes go outside the quotes, escaped, where both
+    shells read them alike."""
+    text = str(value)
+    if not text:
+        return "''"
+    if _SAFE.fullmatch(text):
+        return text
+    parts = []
+    for piece in re.split(r"([\\'])", text):
+        if piece in ("\\", "'"):
+            parts.append("\\" + piece)
+        elif piece:
+            parts.append(f"'{piece}'")
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,22 @@ def wrap_command(
         command = "sh -c " + quote(command + " </dev/null")
         return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt="")
     return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)
+
+
+def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
+    """Shell text (one line) that makes `dest` a new file holding what `writer` prints,
+    as whoever runs it: unreadable to others (mode 0600) while it is written, then given
+    the mode any new file gets there (the umask). A failure removes it and keeps the
+    writer's exit status (127: the writer's tool is missing); with `size`, a file of
+    another size (a stream cut short) is a failure too. A here-document the writer
+    reads follows the line."""
+    path = quote(dest)
+    check = f"[ $(wc -c < {path}) -eq {int(size)} ] && " if size is not None else ""
+    return (
+        f"(rm -f {path} && __pyinfra_m=$(umask) && umask 077 && set -C && {writer} > {path} && {check}"
+        f"chmod $(printf %o $((0666 & ~0$__pyinfra_m))) {path}) "
+        f"|| {{ __pyinfra_w=$?; rm -f {path}; (exit $__pyinfra_w); }}"
+    )
 
 
 def as_user(

@@ -362,7 +362,7 @@ class FactCache:
         outputs = split_outputs(result.stdout, separator)
         if len(outputs) != len(items):
             return False
-        errors = [lines for _, lines in split_outputs(result.stderr, separator)]
+        errors = [lines for _, lines in split_outputs(result.stderr, separator, stderr=True)]
         known = self.values.setdefault(host, {})
         for index, (key, (fact, _)) in enumerate(items):
             code, lines = outputs[index]
@@ -431,8 +431,10 @@ def combined(items: list, separator: str) -> str:
     )
 
 
-def split_outputs(lines: list[str], separator: str) -> list[tuple[int, list[str]]]:
-    """Cut combined output at separator lines ("<separator> <status>")."""
+def split_outputs(lines: list[str], separator: str, stderr: bool = False) -> list[tuple[int, list[str]]]:
+    """Cut combined output at separator lines: "<separator> <status>" on stdout,
+    "<separator> -" on stderr. On a terminal both streams arrive as one: stdout's
+    cut ignores stderr's separators."""
     outputs: list[tuple[int, list[str]]] = []
     current: list[str] = []
     for line in lines:
@@ -442,8 +444,11 @@ def split_outputs(lines: list[str], separator: str) -> list[tuple[int, list[str]
             continue
         if index > 0:
             current.append(line[:index])  # output that did not end with a newline
+        status = line[index + len(separator) :].strip()
+        if status == "-" and not stderr:
+            continue
         try:
-            code = int(line[index + len(separator) :].strip())
+            code = int(status)
         except ValueError:
             code = -1
         outputs.append((code, current))

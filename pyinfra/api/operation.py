@@ -192,6 +192,7 @@ def pop_global_kwargs(state: State, kwargs: dict) -> dict:
         "serial": False,
         "run_once": False,
         "timeout": None,
+        "get_pty": False,
     }
     values = {}
     for name in GLOBAL_ARGUMENTS:

@@ -81,6 +81,7 @@ def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[Comma
         su_user=kwargs["su_user"],
         env=kwargs["env"],
         timeout=kwargs["timeout"],
+        get_pty=kwargs.get("get_pty", False),
     )
 
 

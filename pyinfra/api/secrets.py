@@ -104,12 +104,29 @@ def _register_marked(value: Any) -> None:
 # -- hiding them ---------------------------------------------------------------------
 
 
+def quoted_core(text: str) -> str:
+    """What of `text` shows verbatim once quote() has quoted a word containing it,
+    whatever surrounds it: quoting splits a word at its single quotes and
+    backslashes, so the quote marks at its two ends depend on its neighbours."""
+    from pyinfra.api.command import quote
+
+    quoted = quote(f"Q9{text}Z8")
+    if not (quoted.startswith("'Q9") and quoted.endswith("Z8'")):
+        return text  # nothing to quote: the word is left as it is
+    inner = quoted[len("'Q9") : -len("Z8'")]
+    if inner.startswith("'"):
+        inner = inner[1:]
+    if inner.endswith("'"):
+        inner = inner[:-1]
+    return inner
+
+
 def shown_forms(value: str) -> set[str]:
     """The ways `value` can be written out: as is, escaped by shell quoting at each
     depth (quote() only changes single quotes inside the word), by repr and by JSON."""
     shell = [value]
     for _ in range(QUOTE_DEPTH):
-        shell.append(shell[-1].replace("'", "'\"'\"'"))
+        shell.append(quoted_core(shell[-1]))
     forms = set()
     for form in shell:
         # Each also as a Python string literal or a JSON string writes it (an

@@ -24,6 +24,7 @@ GLOBAL_ARGUMENTS = (
     "serial",
     "run_once",
     "timeout",
+    "get_pty",
 )
 
 

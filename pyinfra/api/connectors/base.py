@@ -127,6 +127,7 @@ class Connector(ABC):
         env: dict | None = None,
         timeout: float | None = None,
         stdin: bytes | None = None,
+        get_pty: bool = False,
     ) -> CommandResult: ...
 
     @abstractmethod
@@ -137,6 +138,7 @@ class Connector(ABC):
         sudo: bool = False,
         sudo_user: str | None = None,
         su_user: str | None = None,
+        get_pty: bool = False,
     ) -> CommandResult: ...
 
     def run_commands(
@@ -147,17 +149,25 @@ class Connector(ABC):
         su_user: str | None = None,
         env: dict | None = None,
         timeout: float | None = None,
+        get_pty: bool = False,
     ) -> list[CommandResult]:
         """Run shell commands and uploads (StringCommand, FileUploadCommand) in order,
         stopping at the first that fails: the results end with that one. A connector
-        may send them together (the SSH shell does); this one runs them one by one."""
+        may send them together (the SSH shell does); this one runs them one by one.
+        `get_pty` gives them a terminal where the connector has one to give."""
         results = []
         for command in commands:
             if isinstance(command, FileUploadCommand):
-                result = self.put_file(command.src, command.dest, sudo, sudo_user, su_user)
+                result = self.put_file(command.src, command.dest, sudo, sudo_user, su_user, get_pty=get_pty)
             else:
                 result = self.run_shell_command(
-                    command.command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, env=env, timeout=timeout
+                    command.command,
+                    sudo=sudo,
+                    sudo_user=sudo_user,
+                    su_user=su_user,
+                    env=env,
+                    timeout=timeout,
+                    get_pty=get_pty,
                 )
             results.append(result)
             if not result.ok:

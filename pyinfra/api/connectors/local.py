@@ -17,7 +17,15 @@ class LocalConnector(Connector):
         self.connected = True
 
     def run_shell_command(
-        self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
+        self,
+        command,
+        sudo=False,
+        sudo_user=None,
+        su_user=None,
+        env=None,
+        timeout=None,
+        stdin=None,
+        get_pty=False,
     ) -> CommandResult:
         password = self.host.data.sudo_password if sudo else None
         wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
@@ -50,7 +58,7 @@ class LocalConnector(Connector):
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
 
-    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
+    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest
         try:
             if isinstance(src, bytes):

@@ -4,7 +4,6 @@ SSH_TRANSPORT = "exec" one exec channel per command."""
 from __future__ import annotations
 
 import base64
-import io
 import logging
 import os
 import socket
@@ -15,9 +14,10 @@ import uuid
 import gevent
 import paramiko
 
-from pyinfra.api.command import FileUploadCommand, as_user, quote, wrap_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
-from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
+from pyinfra.api.command import FileUploadCommand, wrap_command, write_file_command
+from pyinfra.api.connectors.base import CommandResult, Connector
+from pyinfra.api.connectors.sshexec import ChannelRunner
+from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
 from pyinfra.api.exceptions import ConnectError
 
 logger = logging.getLogger("pyinfra")
@@ -99,14 +99,15 @@ def known_hosts_line(path: str, lookup: str) -> str:
     return path
 
 
-class SSHConnector(Connector):
+class SSHConnector(ChannelRunner, Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         self.client: paramiko.SSHClient | None = None
-        self._sftp: paramiko.SFTPClient | None = None
         self._shells: dict[tuple, RemoteShell] = {}
         # Why a shell opened ahead of its first use could not start (sudo refused).
         self._shell_errors: dict[tuple, ShellDied] = {}
+        # (sudo, sudo_user, su_user) whose sudo wants a terminal (requiretty).
+        self._tty_identities: set[tuple] = set()
         self._shell_uploads = True
 
     # -- connecting ---------------------------------------------------------------
@@ -194,11 +195,11 @@ class SSHConnector(Connector):
             return
         config = self.config
         sudo = bool(config.SUDO)
-        identity = (sudo, config.SUDO_USER if sudo else None, config.SU_USER)
+        key = (sudo, config.SUDO_USER if sudo else None, config.SU_USER, False)
         try:
-            self._shell(identity)
+            self._shell(key)
         except ShellDied as died:
-            self._shell_errors[identity] = died
+            self._shell_errors[key] = died
         except ConnectError:
             self.close()
             raise
@@ -217,19 +218,48 @@ class SSHConnector(Connector):
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
 
+    def _key(self, identity: tuple, get_pty: bool) -> tuple:
+        """(sudo, sudo_user, su_user, pty): a terminal when asked, or when this
+        identity's sudo refused to run without one (requiretty)."""
+        return (*identity, bool(get_pty) or identity in self._tty_identities)
+
+    def _wants_tty(self, key: tuple, result: CommandResult) -> bool:
+        """True (and remembered for the identity) when sudo refused for want of a
+        terminal, so the command can run again, through a PTY: it did not run."""
+        if key[3] or not key[0] or not needs_tty(result):
+            return False
+        logger.debug("[%s] sudo requires a tty: using a PTY from now on", self.host.name)
+        self._tty_identities.add(key[:3])
+        return True
+
     def run_shell_command(
-        self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
+        self,
+        command,
+        sudo=False,
+        sudo_user=None,
+        su_user=None,
+        env=None,
+        timeout=None,
+        stdin=None,
+        get_pty=False,
     ) -> CommandResult:
+        identity = (bool(sudo), sudo_user, su_user)
         if self.config.SSH_TRANSPORT == "shell" and stdin is None:
             step = self._command_step(command, env, timeout)
-            return self._run_in_shell((bool(sudo), sudo_user, su_user), [step])[0]
-        return self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin)
+            return self._run_in_shell(identity, get_pty, [step])[0]
+        key = self._key(identity, get_pty)
+        result = self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin, pty=key[3])
+        if self._wants_tty(key, result):
+            result = self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin, pty=True)
+        return result
 
-    def run_commands(self, commands, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None):
+    def run_commands(
+        self, commands, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, get_pty=False
+    ):
         """Through the shell, consecutive commands and small uploads are written together
         (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
         if self.config.SSH_TRANSPORT != "shell":
-            return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout)
+            return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout, get_pty)
         identity = (bool(sudo), sudo_user, su_user)
         pending = list(commands)
         results: list[CommandResult] = []
@@ -242,25 +272,25 @@ class SSHConnector(Connector):
                 steps.append(step)
                 sent.append(pending.pop(0))
                 size += len(step[0])
-            if not steps:  # an upload SFTP carries
+            if not steps:  # an upload the shell does not carry
                 command = pending.pop(0)
-                results.append(self._upload_sftp(command.src, command.dest, sudo, sudo_user, su_user))
+                results.append(self._upload(command.src, command.dest, identity, get_pty))
             else:
                 if len(steps) > 1:
                     logger.debug("[%s] running %d command(s) in one round trip", self.host.name, len(steps))
-                done = self._run_in_shell(identity, steps)
+                done = self._run_in_shell(identity, get_pty, steps)
                 results.extend(done)
                 last = sent[len(done) - 1]
                 if isinstance(last, FileUploadCommand) and done[-1].exit_code == 127:
-                    self._shell_uploads = False  # no base64 on this host: SFTP from now on
-                    results[-1] = self._upload_sftp(last.src, last.dest, sudo, sudo_user, su_user)
+                    self._shell_uploads = False  # no base64 on this host: streamed from now on
+                    results[-1] = self._upload(last.src, last.dest, identity, get_pty)
                     pending[:0] = sent[len(done) :]
             if not results[-1].ok:
                 break
         return results
 
     def _step(self, command, env, timeout) -> tuple[str, str, float | None] | None:
-        """(script, label, timeout) for the shell; None for an upload SFTP must carry."""
+        """(script, label, timeout) for the shell; None for an upload it does not carry."""
         if not isinstance(command, FileUploadCommand):
             return self._command_step(command.command, env, timeout)
         if not self._shell_uploads:
@@ -271,37 +301,42 @@ class SSHConnector(Connector):
             return None
         delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
         encoded = base64.encodebytes(content).decode()
-        return f"base64 -d > {quote(dest)} <<'{delimiter}'\n{encoded}{delimiter}", f"upload to {dest}", None
+        script = write_file_command(dest, f"base64 -d <<'{delimiter}'")
+        return f"{script}\n{encoded}{delimiter}", f"upload to {dest}", None
 
     @staticmethod
     def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
         return wrap_command(command, env=env, timeout=timeout) + " </dev/null", command, timeout
 
-    def _shell(self, identity) -> RemoteShell:
-        shell = self._shells.get(identity)
-        if identity in self._shell_errors:
-            raise self._shell_errors.pop(identity)
+    def _shell(self, key) -> RemoteShell:
+        shell = self._shells.get(key)
+        if key in self._shell_errors:
+            raise self._shell_errors.pop(key)
         if shell is None or not shell.alive:
-            sudo, sudo_user, su_user = identity
+            sudo, sudo_user, su_user, pty = key
             password = self.host.data.sudo_password if sudo else None
-
-            def start(command: str, prompt: str | None) -> str:
-                return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt=prompt)
-
-            shell = RemoteShell(self._open_channel(), start, password, timeout=self.config.TIMEOUT)
-            self._shells[identity] = shell
+            identity = self._identity(sudo, sudo_user, su_user)
+            shell = RemoteShell(
+                self._open_channel(), identity, password, timeout=self.config.TIMEOUT, pty=pty
+            )
+            self._shells[key] = shell
         return shell
 
-    def _run_in_shell(self, identity, steps: list[tuple[str, str, float | None]]) -> list[CommandResult]:
+    def _run_in_shell(
+        self, identity, get_pty, steps: list[tuple[str, str, float | None]]
+    ) -> list[CommandResult]:
         """Results of the steps run in the identity's shell, ending with the first that
         failed. A command that `timeout` stopped on the host is marked timed out."""
+        key = self._key(identity, get_pty)
         try:
-            results = self._shell(identity).run_many(steps, self.output_callback(), self.wait)
+            results = self._shell(key).run_many(steps, self.output_callback(), self.wait)
         except ShellDied as died:
             # The shell could not start (sudo refused) or the connection went away.
             if not self._answers():
                 self.connected = False
                 raise ConnectError(f"connection to {self.host.name} lost")
+            if not died.earlier and self._wants_tty(key, died.result):
+                return self._run_in_shell(identity, get_pty, steps)
             results = died.earlier + [died.result]
         except (paramiko.SSHException, OSError, EOFError) as error:
             self.connected = False
@@ -309,50 +344,6 @@ class SSHConnector(Connector):
         for result, (_, _, timeout) in zip(results, steps):
             result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
         return results
-
-    def _run_in_channel(self, command, sudo, sudo_user, su_user, env, timeout, stdin) -> CommandResult:
-        password = self.host.data.sudo_password if sudo else None
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
-        if password:
-            stdin = password.encode() + b"\n" + (stdin or b"")
-        channel = self._open_channel()
-        stdout = OutputLines()
-        stderr = OutputLines()
-        callback = self.output_callback()
-        timed_out = False
-        try:
-            channel.exec_command(wrapped)
-            if stdin is not None:
-                channel.sendall(stdin)
-            channel.shutdown_write()
-            reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback)
-
-            def read_all() -> int:
-                read_lines(channel.makefile("rb"), stdout, "stdout", callback)
-                reader.join()
-                return channel.recv_exit_status()
-
-            work = gevent.spawn(read_all)
-            try:
-                finished = self.wait(work, timeout + GRACE if timeout else None)
-            finally:
-                # Closing the channel ends the reading (EOF); killing a greenlet
-                # inside paramiko's locks would break them.
-                channel.close()
-            if finished:
-                exit_code = work.value
-                if exit_code == -1 and not self._answers():
-                    # The channel ended without a status: the connection went away.
-                    raise EOFError("no exit status")
-            else:
-                timed_out, exit_code = True, -1
-        except (paramiko.SSHException, OSError, EOFError) as error:
-            self.connected = False
-            raise ConnectError(f"connection to {self.host.name} lost: {error}")
-        finally:
-            channel.close()
-        timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
-        return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every
@@ -387,38 +378,27 @@ class SSHConnector(Connector):
                 return transport.is_active()
         return False
 
-    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
-        if self.config.SSH_TRANSPORT == "shell":  # small through the shell, else SFTP
-            return self.run_commands([FileUploadCommand(src, dest)], sudo, sudo_user, su_user)[0]
-        return self._upload_sftp(src, dest, sudo, sudo_user, su_user)
+    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
+        if self.config.SSH_TRANSPORT == "shell":  # small through the shell, else streamed
+            return self.run_commands(
+                [FileUploadCommand(src, dest)], sudo, sudo_user, su_user, get_pty=get_pty
+            )[0]
+        return self._upload(src, dest, (bool(sudo), sudo_user, su_user), get_pty)
 
-    def _upload_sftp(self, src, dest, sudo, sudo_user, su_user) -> CommandResult:
-        target = self.temp_path() if (sudo or su_user) else dest
+    def _upload(self, src, dest, identity, get_pty) -> CommandResult:
+        key = self._key(identity, get_pty)
         try:
-            sftp = self._sftp_client()
-            if isinstance(src, bytes):
-                sftp.putfo(io.BytesIO(src), target)
-            else:
-                sftp.put(src, target)
-        except (OSError, paramiko.SSHException, EOFError) as error:
-            reason = getattr(error, "strerror", None) or error
-            return CommandResult(f"upload to {target}", 1, [], [f"upload failed: {reason}"])
-        if target != dest:
-            return self.move_into_place(target, dest, sudo, sudo_user, su_user)
-        return CommandResult(f"upload to {dest}", 0)
-
-    def _sftp_client(self) -> paramiko.SFTPClient:
-        if self._sftp is None:
-            self._sftp = self.client.open_sftp()
-        return self._sftp
+            result = self._upload_stream(src, dest, identity, key[3])
+            if self._wants_tty(key, result):
+                result = self._upload_stream(src, dest, identity, True)
+        except OSError as error:  # the local file
+            return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror or error}"])
+        return result
 
     def close(self) -> None:
         for shell in self._shells.values():
             shell.close()
         self._shells.clear()
-        if self._sftp is not None:
-            self._sftp.close()
-            self._sftp = None
         if self.client is not None:
             self.client.close()
             self.client = None

@@ -50,50 +50,89 @@ def start_command(channel, command: str) -> None:
     transport._send_user_message(message)
 
 
-class RemoteShell:
-    """`identity(command)` wraps the shell's start for sudo/su; with `sudo_password`,
-    sudo is given it when (and only when) it asks."""
+# sudo's refusal on a host whose sudoers says `requiretty`: run it through a PTY.
+TTY_REFUSAL = "must have a tty"
 
-    def __init__(self, channel, identity, sudo_password: str | None = None, timeout: float = 10):
+# What a PTY must do to carry a session byte for byte: no echo of what is sent, no
+# line editing or length limit, no signals from bytes, no \r added to output. Set
+# before sudo (the login's terminal) and after (the one sudo's use_pty may add).
+RAW_TTY = "stty raw -echo -iexten 2>/dev/null"
+
+
+def needs_tty(result: CommandResult) -> bool:
+    """True when sudo refused because it was not given a terminal (requiretty)."""
+    return any(TTY_REFUSAL in line for line in list(result.stderr) + list(result.stdout))
+
+
+def start_process(channel, identity, command: str, password: str | None, pty: bool, timeout: float):
+    """Run `command` (shell text) on `channel` as the identity, and return its (stdout,
+    stderr) files once it runs: sudo was given `password` when (and only when) it asked,
+    and nothing sent from now on is read by sudo or echoed. With `pty` the channel has
+    a terminal, set raw; stderr then arrives on stdout. ShellDied carries sudo's own
+    words when it refused."""
+    token = uuid.uuid4().hex
+    prompt, ready = f"pyinfra-sudo-{token}", f"pyinfra-ready-{token}"
+    setup = RAW_TTY + "; " if pty else ""
+    started = identity(
+        f"sh -c {quote(f'{setup}echo {ready} >&2; {command}')}", prompt + "\n" if password else None
+    )
+    if pty:
+        channel.get_pty(term="dumb", width=0, height=0)
+        started = f"sh -c {quote(f'{RAW_TTY}; exec {started}')}"
+    channel.exec_command(started)
+    stdout, stderr = channel.makefile("rb"), channel.makefile_stderr("rb")
+    stream = stdout if pty else stderr
+    errors = OutputLines()
+    asked = 0
+    try:
+        with gevent.Timeout(timeout):
+            while True:
+                raw = stream.readline(MAX_LINE)
+                line = decode(raw).replace("\r", "")
+                if line == ready:
+                    return stdout, stderr
+                if line.endswith(prompt):  # a terminal may keep an earlier line's rest
+                    asked += 1
+                    if asked > 1:
+                        errors.add("sudo: incorrect password")
+                        break
+                    channel.sendall(password.encode() + b"\n")
+                elif raw:
+                    if line:
+                        errors.add(line)
+                else:
+                    break
+    except gevent.Timeout:
+        errors.add("sudo: no answer while starting")
+    code = channel.recv_exit_status() if channel.exit_status_ready() else 1
+    try:
+        channel.close()
+    except Exception:
+        pass
+    raise ShellDied(CommandResult("sudo", code or 1, OutputLines(), errors))
+
+
+class RemoteShell:
+    """`identity(command, prompt)` wraps the shell's start for sudo/su; with
+    `sudo_password`, sudo is given it when (and only when) it asks. With `pty` the shell
+    has a terminal (sudo's requiretty, or the get_pty argument): a command's stderr then
+    comes with its stdout."""
+
+    def __init__(self, channel, identity, sudo_password: str | None = None, timeout: float = 10, pty=False):
         self.channel = channel
         self.token = uuid.uuid4().hex
         self.count = 0
         self.alive = True
+        self.pty = pty
         self.lock = threading.Lock()
-        if sudo_password is None:
+        if sudo_password is None and not pty:
             start_command(channel, identity("sh", None))
             self.stdout = channel.makefile("rb")
             self.stderr = channel.makefile_stderr("rb")
             return
-        prompt, ready = f"pyinfra-sudo-{self.token}", f"pyinfra-ready-{self.token}"
-        start_command(channel, identity(f"sh -c {quote(f'echo {ready} >&2; exec sh')}", prompt + "\n"))
-        self.stdout = channel.makefile("rb")
-        self.stderr = channel.makefile_stderr("rb")
-        self._sudo_handshake(prompt, ready, sudo_password, timeout)
-
-    def _sudo_handshake(self, prompt: str, ready: str, password: str, timeout: float) -> None:
-        errors = OutputLines()
-        asked = 0
-        try:
-            with gevent.Timeout(timeout):
-                while True:
-                    line = decode(self.stderr.readline(MAX_LINE))
-                    if line == ready:
-                        return
-                    if line == prompt:
-                        asked += 1
-                        if asked > 1:
-                            errors.add("sudo: incorrect password")
-                            break
-                        self.channel.sendall(password.encode() + b"\n")
-                    elif line or not (self.channel.eof_received or self.channel.closed):
-                        errors.add(line)
-                    else:
-                        break
-        except gevent.Timeout:
-            errors.add("sudo: no answer while starting")
-        self.close()
-        raise ShellDied(CommandResult("sudo", 1, OutputLines(), errors))
+        # On a terminal sh would be interactive (prompts, job control): a pipe feeds it.
+        command = "cat | sh" if pty else "exec sh"
+        self.stdout, self.stderr = start_process(channel, identity, command, sudo_password, pty, timeout)
 
     def run(self, script: str, label: str, timeout: float | None, on_output, wait) -> CommandResult:
         """Run `script` (shell text, its stdin already redirected) and wait for its marker.
@@ -112,10 +151,12 @@ class RemoteShell:
                 self.count += 1
                 marker = f"__pyinfra_{self.token}_{self.count}__"
                 markers.append(marker)
+                # On a terminal stderr is stdout: one marker ends both.
+                stderr_marker = "" if self.pty else f"printf '%s\\n' '{marker}' >&2\n"
                 parts.append(
                     f'if [ "$__pyinfra_go" = 1 ]; then\n{script}\n__pyinfra_rc=$?\n'
                     f"else __pyinfra_rc={SKIPPED}; fi\n"
-                    f"printf '%s %s\\n' '{marker}' \"$__pyinfra_rc\"\nprintf '%s\\n' '{marker}' >&2\n"
+                    f"printf '%s %s\\n' '{marker}' \"$__pyinfra_rc\"\n{stderr_marker}"
                     f'[ "$__pyinfra_rc" = 0 ] || __pyinfra_go=0'
                 )
             self._send("\n".join(parts) + "\n", steps[0][1])
@@ -151,15 +192,18 @@ class RemoteShell:
         stdout = OutputLines()
         stderr = OutputLines()
         status: list[str] = []
-        reader = threading.Thread(
-            target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
-        )
-        reader.daemon = True
-        reader.start()
+        reader = None
+        if not self.pty:
+            reader = threading.Thread(
+                target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
+            )
+            reader.daemon = True
+            reader.start()
 
         def read_all() -> None:
             self._read(self.stdout, marker, stdout, status, "stdout", on_output)
-            reader.join()
+            if reader is not None:
+                reader.join()
 
         work = gevent.spawn(read_all)
         try:

@@ -1,0 +1,144 @@
+"""One SSH exec channel per command or upload: the "exec" transport, and uploads the
+shell does not carry (large files, hosts without base64).
+
+An upload is streamed into a command run as the operation's user (`head -c SIZE`
+writing a new file), so it belongs to that user, as a file the shell writes does:
+nothing is staged under the login user and moved, nothing is left behind in TEMP_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+
+import gevent
+import paramiko
+
+from pyinfra.api.command import as_user, wrap_command, write_file_command
+from pyinfra.api.connectors.base import GRACE, CommandResult, OutputLines, read_lines, start_reader
+from pyinfra.api.connectors.sshshell import ShellDied, start_process
+from pyinfra.api.exceptions import ConnectError
+
+CHUNK = 64 * 1024
+
+
+class ChannelRunner:
+    """Mixed into SSHConnector: needs _open_channel, wait, _answers, output_callback,
+    host, config and lost()."""
+
+    def _identity(self, sudo, sudo_user, su_user):
+        def start(command: str, prompt: str | None) -> str:
+            return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt=prompt)
+
+        return start
+
+    def _run_in_channel(
+        self, command, sudo, sudo_user, su_user, env, timeout, stdin, pty=False
+    ) -> CommandResult:
+        password = self.host.data.sudo_password if sudo else None
+        if pty:
+            # Through the start-up handshake: sudo's password is sent only when asked,
+            # and only once nothing echoes it.
+            script = "exec " + wrap_command(command, env=env, timeout=timeout) + " </dev/null"
+            return self._exchange(
+                command, (sudo, sudo_user, su_user), script, None, pty=True, timeout=timeout
+            )
+        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        if password:
+            stdin = password.encode() + b"\n" + (stdin or b"")
+        channel = self._open_channel()
+        try:
+            channel.exec_command(wrapped)
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            channel.close()
+            raise self.lost(error)
+        if stdin is not None:
+            channel.sendall(stdin)
+        channel.shutdown_write()
+        return self._finish(channel, command, channel.makefile("rb"), channel.makefile_stderr("rb"), timeout)
+
+    def _upload_stream(self, src, dest, identity, pty: bool) -> CommandResult:
+        """Write `src` (a local path or bytes) to a new file `dest` as the identity."""
+        size = len(src) if isinstance(src, bytes) else os.path.getsize(src)
+        script = write_file_command(dest, f"head -c {size}", size)
+        return self._exchange(f"upload to {dest}", identity, script, src, pty=pty, timeout=None)
+
+    def _exchange(self, label, identity, script, src, pty, timeout) -> CommandResult:
+        """Start `script` as the identity (sudo's password sent when asked), send
+        `src`'s bytes when given, and collect the result."""
+        sudo, sudo_user, su_user = identity
+        password = self.host.data.sudo_password if sudo else None
+        channel = self._open_channel()
+        try:
+            stdout, stderr = start_process(
+                channel, self._identity(*identity), script, password, pty, self.config.TIMEOUT
+            )
+        except ShellDied as died:
+            if not self._answers():
+                raise self.lost("no answer")
+            died.result.command = label
+            return died.result
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            channel.close()
+            raise self.lost(error)
+        if src is not None:
+            try:
+                self._send_content(channel, src)
+            except OSError as error:
+                if not channel.closed and not channel.exit_status_ready():
+                    channel.close()
+                    raise self.lost(error)
+            except BaseException:
+                channel.close()
+                raise
+        if not pty:
+            channel.shutdown_write()
+        return self._finish(channel, label, stdout, stderr, timeout)
+
+    @staticmethod
+    def _send_content(channel, src) -> None:
+        if isinstance(src, bytes):
+            channel.sendall(src)
+            return
+        with open(src, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                channel.sendall(block)
+
+    def _finish(self, channel, label, stdout_file, stderr_file, timeout) -> CommandResult:
+        """Read both streams to their end and the exit status; the command is stopped
+        after `timeout` (+ GRACE) seconds."""
+        stdout = OutputLines()
+        stderr = OutputLines()
+        callback = self.output_callback()
+        timed_out = False
+        try:
+            reader = start_reader(stderr_file, stderr, "stderr", callback)
+
+            def read_all() -> int:
+                read_lines(stdout_file, stdout, "stdout", callback)
+                reader.join()
+                return channel.recv_exit_status()
+
+            work = gevent.spawn(read_all)
+            try:
+                finished = self.wait(work, timeout + GRACE if timeout else None)
+            finally:
+                # Closing the channel ends the reading (EOF); killing a greenlet
+                # inside paramiko's locks would break them.
+                channel.close()
+            if finished:
+                exit_code = work.value
+                if exit_code == -1 and not self._answers():
+                    # The channel ended without a status: the connection went away.
+                    raise EOFError("no exit status")
+            else:
+                timed_out, exit_code = True, -1
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            raise self.lost(error)
+        finally:
+            channel.close()
+        timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
+        return CommandResult(label, exit_code, stdout, stderr, timed_out=timed_out)
+
+    def lost(self, error) -> ConnectError:
+        self.connected = False
+        return ConnectError(f"connection to {self.host.name} lost: {error}")
