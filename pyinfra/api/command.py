@@ -6,6 +6,7 @@ Also the one place that wraps a command for sudo / su / env, so quoting is decid
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
@@ -110,17 +111,20 @@ def wrap_command(
 
 def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
     """Shell text (one line) that makes `dest` a new file holding what `writer` prints,
-    as whoever runs it: unreadable to others (mode 0600) while it is written, then given
-    the mode any new file gets there (the umask). A failure removes it and keeps the
-    writer's exit status (127: the writer's tool is missing); with `size`, a file of
-    another size (a stream cut short) is a failure too. A here-document the writer
-    reads follows the line."""
-    path = quote(dest)
-    check = f"[ $(wc -c < {path}) -eq {int(size)} ] && " if size is not None else ""
+    as whoever runs it. It is written to a file beside it with an unpredictable name
+    (mktemp: mode 0600, unreadable to others while it is written), given the mode any
+    new file gets there (the umask), then moved over `dest`. A failure removes it and
+    keeps the writer's exit status (127: the writer's tool is missing); with `size`, a
+    file of another size (a stream cut short) is a failure too. A here-document the
+    writer reads follows the line."""
+    directory = posixpath.dirname(dest) or "."
+    template = quote(posixpath.join(directory, ".pyinfra-XXXXXXXXXX"))
+    temp = '"$__pyinfra_t"'
+    check = f"[ $(wc -c < {temp}) -eq {int(size)} ] && " if size is not None else ""
     return (
-        f"(rm -f {path} && __pyinfra_m=$(umask) && umask 077 && set -C && {writer} > {path} && {check}"
-        f"chmod $(printf %o $((0666 & ~0$__pyinfra_m))) {path}) "
-        f"|| {{ __pyinfra_w=$?; rm -f {path}; (exit $__pyinfra_w); }}"
+        f"{{ __pyinfra_t= && __pyinfra_t=$(mktemp {template}) && {writer} > {temp} && {check}"
+        f"chmod $(printf %o $((0666 & ~0$(umask)))) {temp} && mv -f {temp} {quote(dest)}; }} "
+        f'|| {{ __pyinfra_w=$?; [ -z "$__pyinfra_t" ] || rm -f {temp}; (exit $__pyinfra_w); }}'
     )
 
 
