@@ -86,3 +86,25 @@ def test_a_callback_raising_a_pyinfra_error_says_only_its_message(pyinfra, deplo
     failed = "[127.0.0.2] Failed: Python/Execute ('pyinfra_user_deploy.check'): python check(...): "
     assert failed + "the release is not tagged\n" in result.stdout, result.stdout
     assert "Traceback" not in result.output
+
+
+def test_a_raising_after_deploy_hook_still_shows_the_results(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra import hook
+            from pyinfra.modules import server
+
+            @hook.after_deploy
+            def notify(data, state):
+                raise RuntimeError('chat server down')
+
+            server.shell('touch {tmp_path}/done')
+            """,
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 1, result.output
+    assert "Successful: 1/1 operations, 1 changed" in result.output, result.output
+    assert "chat server down" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "done").exists()

@@ -227,7 +227,11 @@ def run(options: Options, printer: Printer) -> int:
             raise
         if not completed:
             printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
-        call_hooks("after_deploy", state)
+        try:
+            call_hooks("after_deploy", state)
+        except PyinfraError:
+            report(state, printer)  # what the hosts did, before the hook's error
+            raise
         code = report(state, printer)
         return code if completed else 1
     finally:
