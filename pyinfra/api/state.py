@@ -53,7 +53,8 @@ class HostOperation:
         self._commands = commands
         self._pending: Callable[[], list[Command]] | None = None
         self.global_kwargs = global_kwargs
-        # Filled when the operation runs: "success", "error", "skipped" or None (not run).
+        # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
+        # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
         self.error: str | None = None
 
@@ -103,6 +104,8 @@ class State:
         self.targets: list[Host] = list(inventory)
         self.on_output = None
         self.dry_run = False
+        # Set on Ctrl-C (runner.interrupt_all): nothing new starts.
+        self.interrupted = False
         for host in inventory:
             host.state = self
 

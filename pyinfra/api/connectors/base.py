@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
+import gevent
+
 from pyinfra.api.command import FileUploadCommand, quote
 
+logger = logging.getLogger("pyinfra")
 OutputCallback = Callable[[str, str], None]
 
 # At most this much of a command's output is kept per stream (its last lines); the
@@ -21,6 +26,63 @@ MAX_LINE = 64 * 1024
 # Seconds allowed beyond a command's own timeout before the controller gives up on it
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
 GRACE = 5
+
+# Commands write "PID_MARKER <pid>" on stderr as they start (command.in_own_session),
+# so that Ctrl-C can stop them on the host. Unique to this process: no command's own
+# output is taken for it.
+PID_MARKER = f"__pyinfra_pid_{uuid.uuid4().hex}"
+PID_PREFIX = (PID_MARKER + " ").encode()
+
+
+def parse_pid_line(raw: bytes) -> int | None:
+    """The pid a PID_MARKER line reports; None for any other line."""
+    if not raw.startswith(PID_PREFIX):
+        return None
+    try:
+        return int(raw[len(PID_PREFIX) :])
+    except ValueError:
+        return None
+
+
+# After Ctrl-C, seconds a command's processes have between TERM and KILL.
+KILL_GRACE = 2
+
+
+def kill_session_script(pid: int, grace: float = KILL_GRACE) -> str:
+    """Shell code that stops every process of the session `pid` belongs to: TERM, then
+    KILL to those left after `grace` seconds. Commands run in a session of their own
+    (see command.in_own_session; an exec channel is one already), so that is the
+    command's whole tree: sudo, `timeout` (which makes a process group of its own) and
+    whatever they started, but nothing an earlier command left running.
+
+    Sessions are read from /proc with shell builtins only. Without /proc, the process
+    group `pid` leads (or else `pid` alone) is what can be stopped."""
+    ticks = max(1, round(grace * 10))
+    return f"""p={int(pid)}
+[ "$p" -gt 1 ] || exit 0
+if ! read -r s 2>/dev/null </proc/$p/stat; then
+  kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || exit 0
+  sleep {max(1, round(grace))}
+  kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null
+  exit 0
+fi
+s=${{s##*) }}; set -- $s; sid=$4
+[ "$sid" -gt 1 ] 2>/dev/null || exit 0
+n=0
+while :; do
+  left=
+  for d in /proc/[0-9]*; do
+    read -r s 2>/dev/null <"$d/stat" || continue
+    s=${{s##*) }}; set -- $s
+    [ "$4" = "$sid" ] && [ "$1" != Z ] && left="$left ${{d#/proc/}}"
+  done
+  [ -n "$left" ] || exit 0
+  if [ $n = 0 ]; then kill -TERM $left 2>/dev/null
+  elif [ $n -ge {ticks} ]; then kill -KILL $left 2>/dev/null; exit 0
+  fi
+  n=$((n + 1))
+  sleep 0.1 2>/dev/null || {{ sleep 1; n=$((n + 9)); }}
+done"""
 
 
 @dataclass
@@ -80,22 +142,35 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").removesuffix("\n")
 
 
-def read_lines(stream: IO[bytes], kept: OutputLines, name: str, on_output: OutputCallback | None):
-    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail."""
+def read_lines(
+    stream: IO[bytes],
+    kept: OutputLines,
+    name: str,
+    on_output: OutputCallback | None,
+    on_pid: Callable[[int], None] | None = None,
+):
+    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail.
+    With `on_pid`, a PID_MARKER line is passed there instead (the first one only)."""
     while True:
         raw = stream.readline(MAX_LINE)
         if not raw:
             return
+        if on_pid is not None:
+            pid = parse_pid_line(raw)
+            if pid is not None:
+                on_pid(pid)
+                on_pid = None
+                continue
         line = decode(raw)
         if on_output:
             on_output(name, line)
         kept.add(line)
 
 
-def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output) -> threading.Thread:
+def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output, on_pid=None) -> threading.Thread:
     # A thread (a greenlet once the CLI has patched) so stdout and stderr drain
     # together: reading one to its end first could stall on the other's full window.
-    thread = threading.Thread(target=read_lines, args=(stream, kept, name, on_output))
+    thread = threading.Thread(target=read_lines, args=(stream, kept, name, on_output, on_pid))
     thread.daemon = True
     thread.start()
     return thread
@@ -109,6 +184,8 @@ class Connector(ABC):
         self.config = config
         self.on_output = on_output
         self.connected = False
+        # Set by interrupt(): no new command starts.
+        self.interrupted = False
 
     @abstractmethod
     def connect(self) -> None: ...
@@ -166,6 +243,42 @@ class Connector(ABC):
 
     def close(self) -> None:
         self.connected = False
+
+    def interrupt(self, timeout: float | None = None) -> None:
+        """Ctrl-C: from now on no command starts, and the commands in flight are stopped
+        on the host, each with its whole process tree (TERM, then KILL KILL_GRACE
+        seconds later), as the user they run as. Returns when they have ended, or after
+        `timeout` seconds (default TIMEOUT)."""
+        self.interrupted = True
+        deadline = time.monotonic() + (self.config.TIMEOUT if timeout is None else timeout)
+        killed: set = set()
+        kills = []
+        while True:
+            running = self.running()
+            for identity, pid in running:
+                # A command whose pid has not arrived yet is waited for; one that
+                # starts after a kill (the next in a batch) is stopped in turn.
+                if pid is not None and pid > 1 and (identity, pid) not in killed:
+                    killed.add((identity, pid))
+                    kills.append(gevent.spawn(self._stop_quietly, identity, pid))
+            if not running or time.monotonic() >= deadline:
+                break
+            gevent.sleep(0.05)
+        gevent.joinall(kills, timeout=max(0.0, deadline - time.monotonic()))
+
+    def running(self) -> list[tuple[tuple, int | None]]:
+        """(identity, pid) of the commands in flight; pid None until reported.
+        identity is (sudo, sudo_user, su_user)."""
+        return []
+
+    def stop_session(self, identity: tuple, pid: int) -> None:
+        """Stop the session of remote process `pid` (kill_session_script) as `identity`."""
+
+    def _stop_quietly(self, identity: tuple, pid: int) -> None:
+        try:
+            self.stop_session(identity, pid)
+        except Exception as error:  # the connection may be going away as well
+            logger.debug("[%s] stopping process %s: %s", self.host.name, pid, error)
 
     def output_callback(self) -> OutputCallback | None:
         if self.on_output is None:

@@ -15,8 +15,17 @@ import uuid
 import gevent
 import paramiko
 
-from pyinfra.api.command import FileUploadCommand, as_user, quote, wrap_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
+from pyinfra.api.command import FileUploadCommand, as_user, in_own_session, quote, wrap_command
+from pyinfra.api.connectors.base import (
+    GRACE,
+    PID_MARKER,
+    CommandResult,
+    Connector,
+    OutputLines,
+    kill_session_script,
+    read_lines,
+    start_reader,
+)
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
 from pyinfra.api.exceptions import ConnectError
 
@@ -108,6 +117,8 @@ class SSHConnector(Connector):
         # Why a shell opened ahead of its first use could not start (sudo refused).
         self._shell_errors: dict[tuple, ShellDied] = {}
         self._shell_uploads = True
+        # Commands in flight on their own exec channels: [identity, reported pid].
+        self._channels: list[list] = []
 
     # -- connecting ---------------------------------------------------------------
 
@@ -220,6 +231,7 @@ class SSHConnector(Connector):
     def run_shell_command(
         self, command, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, stdin=None
     ) -> CommandResult:
+        self._check_interrupted()
         if self.config.SSH_TRANSPORT == "shell" and stdin is None:
             step = self._command_step(command, env, timeout)
             return self._run_in_shell((bool(sudo), sudo_user, su_user), [step])[0]
@@ -230,6 +242,7 @@ class SSHConnector(Connector):
         (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
         if self.config.SSH_TRANSPORT != "shell":
             return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout)
+        self._check_interrupted()
         identity = (bool(sudo), sudo_user, su_user)
         pending = list(commands)
         results: list[CommandResult] = []
@@ -275,7 +288,8 @@ class SSHConnector(Connector):
 
     @staticmethod
     def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
-        return wrap_command(command, env=env, timeout=timeout) + " </dev/null", command, timeout
+        script = in_own_session(command, PID_MARKER, env=env, timeout=timeout, setsid="$__pyinfra_setsid")
+        return script + " </dev/null", command, timeout
 
     def _shell(self, identity) -> RemoteShell:
         shell = self._shells.get(identity)
@@ -310,12 +324,27 @@ class SSHConnector(Connector):
             result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
         return results
 
-    def _run_in_channel(self, command, sudo, sudo_user, su_user, env, timeout, stdin) -> CommandResult:
+    def _run_in_channel(
+        self, command, sudo, sudo_user, su_user, env, timeout, stdin, track: bool = True
+    ) -> CommandResult:
+        """`track`: the command reports its pid, which interrupt() stops (an exec
+        channel's command is a session of its own: sshd makes one per channel)."""
         password = self.host.data.sudo_password if sudo else None
         wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
         if password:
             stdin = password.encode() + b"\n" + (stdin or b"")
+        on_pid = None
+        if track:
+            # Reported by the login user's shell, before sudo: any pid of the session.
+            wrapped = "sh -c " + quote(f'echo {PID_MARKER} "$$" >&2; exec {wrapped}')
+            flight = [(bool(sudo), sudo_user, su_user), None]
+
+            def on_pid(pid: int) -> None:
+                flight[1] = pid
+
         channel = self._open_channel()
+        if track:
+            self._channels.append(flight)
         stdout = OutputLines()
         stderr = OutputLines()
         callback = self.output_callback()
@@ -325,7 +354,7 @@ class SSHConnector(Connector):
             if stdin is not None:
                 channel.sendall(stdin)
             channel.shutdown_write()
-            reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback)
+            reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback, on_pid)
 
             def read_all() -> int:
                 read_lines(channel.makefile("rb"), stdout, "stdout", callback)
@@ -351,8 +380,26 @@ class SSHConnector(Connector):
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
         finally:
             channel.close()
+            if track:
+                self._channels.remove(flight)
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
+
+    # -- Ctrl-C -------------------------------------------------------------------
+
+    def _check_interrupted(self) -> None:
+        if self.interrupted:
+            raise ConnectError(f"{self.host.name}: interrupted")
+
+    def running(self) -> list[tuple[tuple, int | None]]:
+        shells = [(identity, shell.pid) for identity, shell in self._shells.items() if shell.busy]
+        return shells + [(identity, pid) for identity, pid in self._channels]
+
+    def stop_session(self, identity: tuple, pid: int) -> None:
+        """Over a channel of its own, as the command's user (sudo's password on stdin)."""
+        sudo, sudo_user, su_user = identity
+        script = kill_session_script(pid)
+        self._run_in_channel(script, sudo, sudo_user, su_user, None, None, None, track=False)
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every

@@ -16,7 +16,7 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import quote
-from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode
+from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode, parse_pid_line
 
 
 class ShellDied(Exception):
@@ -30,6 +30,10 @@ class ShellDied(Exception):
 
 # What a step's marker carries instead of an exit status when the shell skipped it.
 SKIPPED = "skipped"
+
+# Run once per shell: steps start their commands with "$__pyinfra_setsid" (see
+# command.in_own_session), empty where the host has no setsid.
+FIND_SETSID = "command -v setsid >/dev/null 2>&1 && __pyinfra_setsid=setsid"
 
 
 def start_command(channel, command: str) -> None:
@@ -60,6 +64,8 @@ class RemoteShell:
         self.count = 0
         self.alive = True
         self.lock = threading.Lock()
+        # The pid the step in flight reported (PID_MARKER line on stderr), if any.
+        self.pid: int | None = None
         if sudo_password is None:
             start_command(channel, identity("sh", None))
             self.stdout = channel.makefile("rb")
@@ -107,7 +113,7 @@ class RemoteShell:
         results end with that one. ShellDied carries the results before it (`earlier`)."""
         with self.lock:
             markers = []
-            parts = ["__pyinfra_go=1"]
+            parts = ["__pyinfra_go=1"] if self.count else [FIND_SETSID, "__pyinfra_go=1"]
             for script, _, _ in steps:
                 self.count += 1
                 marker = f"__pyinfra_{self.token}_{self.count}__"
@@ -126,6 +132,8 @@ class RemoteShell:
                 except ShellDied as died:
                     died.earlier = results
                     raise
+                finally:
+                    self.pid = None
                 if result is None:  # skipped: read only to keep the stream in step
                     continue
                 results.append(result)
@@ -194,6 +202,11 @@ class RemoteShell:
                     self._emit(carry, kept, name, on_output)
                 return
             data, carry = carry + chunk, b""
+            if status is None:  # stderr: the step's command reports its pid first
+                pid = parse_pid_line(data)
+                if pid is not None:
+                    self.pid = pid
+                    continue
             index = data.find(marker_bytes)
             if index >= 0:
                 # Output that did not end with a newline shares the marker's line.
@@ -209,6 +222,11 @@ class RemoteShell:
                 if not data:
                     continue
             self._emit(data, kept, name, on_output)
+
+    @property
+    def busy(self) -> bool:
+        """True while steps are in flight."""
+        return self.lock.locked()
 
     @staticmethod
     def _emit(raw: bytes, kept: OutputLines, name: str, on_output) -> None:
