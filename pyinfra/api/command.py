@@ -63,14 +63,6 @@ def to_command(value: Any) -> Command:
     raise TypeError(f"an operation yielded {value!r}, not a command")
 
 
-def with_env(command: str, env: dict | None) -> str:
-    """`command` preceded by the export of `env`'s variables (quoted)."""
-    if not env:
-        return command
-    exports = " ".join(f"{key}={quote(value)}" for key, value in env.items())
-    return f"export {exports}; {command}"
-
-
 def wrap_command(
     command: str,
     sudo: bool = False,
@@ -85,7 +77,10 @@ def wrap_command(
 
     With `sudo_password`, sudo reads the password from stdin (the caller sends it) and
     the command itself reads nothing from there."""
-    command = "sh -c " + quote(with_env(command, env))
+    if env:
+        exports = " ".join(f"{key}={quote(value)}" for key, value in env.items())
+        command = f"export {exports}; {command}"
+    command = "sh -c " + quote(command)
     if timeout:
         command = f"timeout -k 5 {math.ceil(timeout)} {command}"
     if sudo and sudo_password:
@@ -114,27 +109,3 @@ def as_user(
         mode = "-n" if sudo_prompt is None else f"-S -p {quote(sudo_prompt)}"
         command = f"sudo -H {mode} {user}{command}"
     return command
-
-
-def in_own_session(
-    command: str,
-    pid_marker: str,
-    env: dict | None = None,
-    timeout: float | None = None,
-    setsid: str = "setsid",
-) -> str:
-    """`command` as wrap_command runs it (env, timeout; no sudo: the caller's shell is
-    already the right user), started by `setsid` in a session of its own whose first
-    process writes `PID_MARKER PID` on stderr before anything else. Ctrl-C can then stop
-    the command's whole process tree on the host (connectors.base.kill_session_script).
-
-    `setsid` is shell text: the SSH shell passes a variable that is empty on hosts
-    without setsid, where the command stays in the shell's session."""
-    report = f'echo {quote(pid_marker)} "$$" >&2'
-    if timeout:
-        # The report needs a shell of its own here, which then becomes `timeout`.
-        script = f"{report}; exec {wrap_command(command, env=env, timeout=timeout)}"
-    else:
-        # No extra process: the command's own shell reports itself first.
-        script = f"{report}\n{with_env(command, env)}"
-    return f"{setsid} sh -c {quote(script)}"

@@ -27,11 +27,17 @@ MAX_LINE = 64 * 1024
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
 GRACE = 5
 
-# Commands write "PID_MARKER <pid>" on stderr as they start (command.in_own_session),
-# so that Ctrl-C can stop them on the host. Unique to this process: no command's own
-# output is taken for it.
+# A command's shell writes "PID_MARKER <pid>" on stderr as it starts (reporting_pid), so
+# that Ctrl-C can stop it on the host. Unique to this process: no command's own output
+# is taken for it.
 PID_MARKER = f"__pyinfra_pid_{uuid.uuid4().hex}"
 PID_PREFIX = (PID_MARKER + " ").encode()
+
+
+def reporting_pid(command: str) -> str:
+    """`command`, first telling its shell's pid on stderr. It costs no process: `echo`
+    is built into the shell that runs the command anyway."""
+    return f'echo {PID_MARKER} "$$" >&2\n{command}'
 
 
 def parse_pid_line(raw: bytes) -> int | None:
@@ -48,41 +54,62 @@ def parse_pid_line(raw: bytes) -> int | None:
 KILL_GRACE = 2
 
 
-def kill_session_script(pid: int, grace: float = KILL_GRACE) -> str:
-    """Shell code that stops every process of the session `pid` belongs to: TERM, then
-    KILL to those left after `grace` seconds. Commands run in a session of their own
-    (see command.in_own_session; an exec channel is one already), so that is the
-    command's whole tree: sudo, `timeout` (which makes a process group of its own) and
-    whatever they started, but nothing an earlier command left running.
+def kill_tree_script(pid: int, grace: float = KILL_GRACE) -> str:
+    """Shell code that stops process `pid` and all its descendants: sudo, `timeout`
+    (which makes a process group of its own) and whatever they started, but nothing an
+    earlier command left running or that detached itself on purpose. The tree gets TERM
+    (a process it starts meanwhile, too) and what is left of it after `grace` seconds
+    gets KILL. It is not frozen (STOP) first: sudo stops itself when its command stops,
+    and would then never end.
 
-    Sessions are read from /proc with shell builtins only. Without /proc, the process
-    group `pid` leads (or else `pid` alone) is what can be stopped."""
+    Parents are read from /proc with shell builtins only. Without /proc, `pid` and its
+    children (pkill -P) are what can be stopped."""
     ticks = max(1, round(grace * 10))
     return f"""p={int(pid)}
-[ "$p" -gt 1 ] || exit 0
-if ! read -r s 2>/dev/null </proc/$p/stat; then
-  kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || exit 0
+[ "$p" -gt 1 ] 2>/dev/null || exit 0
+if ! [ -r /proc/$p/stat ]; then
+  pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null || exit 0
   sleep {max(1, round(grace))}
-  kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null
+  pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null
   exit 0
 fi
-s=${{s##*) }}; set -- $s; sid=$4
-[ "$sid" -gt 1 ] 2>/dev/null || exit 0
-n=0
-while :; do
-  left=
+tree=" $p "
+grow() {{
+  pairs=
   for d in /proc/[0-9]*; do
     read -r s 2>/dev/null <"$d/stat" || continue
     s=${{s##*) }}; set -- $s
-    [ "$4" = "$sid" ] && [ "$1" != Z ] && left="$left ${{d#/proc/}}"
+    [ "$1" = Z ] || pairs="$pairs ${{d#/proc/}}:$2"
   done
-  [ -n "$left" ] || exit 0
-  if [ $n = 0 ]; then kill -TERM $left 2>/dev/null
-  elif [ $n -ge {ticks} ]; then kill -KILL $left 2>/dev/null; exit 0
-  fi
-  n=$((n + 1))
+  more=1
+  while [ $more = 1 ]; do
+    more=0
+    for pair in $pairs; do
+      case $tree in *" ${{pair%:*}} "*) continue ;; esac
+      case $tree in *" ${{pair#*:}} "*) tree="$tree${{pair%:*}} "; more=1 ;; esac
+    done
+  done
+  alive=
+  for pair in $pairs; do
+    case $tree in *" ${{pair%:*}} "*) alive="$alive ${{pair%:*}}" ;; esac
+  done
+}}
+grow
+[ -n "$alive" ] || exit 0
+kill -TERM $alive 2>/dev/null
+termed="$alive "
+n=0
+while [ $n -lt {ticks} ]; do
   sleep 0.1 2>/dev/null || {{ sleep 1; n=$((n + 9)); }}
-done"""
+  n=$((n + 1))
+  grow
+  [ -n "$alive" ] || exit 0
+  for q in $alive; do
+    case "$termed" in *" $q "*) ;; *) kill -TERM $q 2>/dev/null; termed="$termed$q " ;; esac
+  done
+done
+kill -KILL $alive 2>/dev/null
+exit 0"""
 
 
 @dataclass
@@ -272,7 +299,7 @@ class Connector(ABC):
         return []
 
     def stop_session(self, identity: tuple, pid: int) -> None:
-        """Stop the session of remote process `pid` (kill_session_script) as `identity`."""
+        """Stop process `pid` and its descendants (kill_tree_script) as `identity`."""
 
     def _stop_quietly(self, identity: tuple, pid: int) -> None:
         try:

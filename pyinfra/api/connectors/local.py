@@ -14,7 +14,7 @@ from pyinfra.api.connectors.base import (
     CommandResult,
     Connector,
     OutputLines,
-    kill_session_script,
+    kill_tree_script,
     read_lines,
     start_reader,
 )
@@ -24,7 +24,7 @@ from pyinfra.api.exceptions import ConnectError
 class LocalConnector(Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
-        # Commands in flight: pid (a session leader) -> identity.
+        # Commands in flight: pid of the shell running each -> identity.
         self._processes: dict[int, tuple] = {}
 
     def connect(self) -> None:
@@ -38,7 +38,7 @@ class LocalConnector(Connector):
         return self._run(command, sudo, sudo_user, su_user, env, timeout, stdin)
 
     def _run(self, command, sudo, sudo_user, su_user, env, timeout, stdin, track=True) -> CommandResult:
-        """`track`: interrupt() stops the command (its session: it leads one)."""
+        """`track`: interrupt() can stop the command (the process tree of its shell)."""
         password = self.host.data.sudo_password if sudo else None
         wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
         if password:
@@ -84,7 +84,7 @@ class LocalConnector(Connector):
     def stop_session(self, identity: tuple, pid: int) -> None:
         """Through sudo/su as the command's user: a root command is not ours to signal."""
         sudo, sudo_user, su_user = identity
-        self._run(kill_session_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)
+        self._run(kill_tree_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest

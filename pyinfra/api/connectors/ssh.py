@@ -15,15 +15,15 @@ import uuid
 import gevent
 import paramiko
 
-from pyinfra.api.command import FileUploadCommand, as_user, in_own_session, quote, wrap_command
+from pyinfra.api.command import FileUploadCommand, as_user, quote, wrap_command
 from pyinfra.api.connectors.base import (
     GRACE,
-    PID_MARKER,
     CommandResult,
     Connector,
     OutputLines,
-    kill_session_script,
+    kill_tree_script,
     read_lines,
+    reporting_pid,
     start_reader,
 )
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
@@ -288,7 +288,7 @@ class SSHConnector(Connector):
 
     @staticmethod
     def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
-        script = in_own_session(command, PID_MARKER, env=env, timeout=timeout, setsid="$__pyinfra_setsid")
+        script = wrap_command(reporting_pid(command), env=env, timeout=timeout)
         return script + " </dev/null", command, timeout
 
     def _shell(self, identity) -> RemoteShell:
@@ -327,16 +327,14 @@ class SSHConnector(Connector):
     def _run_in_channel(
         self, command, sudo, sudo_user, su_user, env, timeout, stdin, track: bool = True
     ) -> CommandResult:
-        """`track`: the command reports its pid, which interrupt() stops (an exec
-        channel's command is a session of its own: sshd makes one per channel)."""
+        """`track`: the command reports its pid, so that interrupt() can stop it."""
         password = self.host.data.sudo_password if sudo else None
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        script = reporting_pid(command) if track else command
+        wrapped = wrap_command(script, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
         if password:
             stdin = password.encode() + b"\n" + (stdin or b"")
         on_pid = None
         if track:
-            # Reported by the login user's shell, before sudo: any pid of the session.
-            wrapped = "sh -c " + quote(f'echo {PID_MARKER} "$$" >&2; exec {wrapped}')
             flight = [(bool(sudo), sudo_user, su_user), None]
 
             def on_pid(pid: int) -> None:
@@ -398,7 +396,7 @@ class SSHConnector(Connector):
     def stop_session(self, identity: tuple, pid: int) -> None:
         """Over a channel of its own, as the command's user (sudo's password on stdin)."""
         sudo, sudo_user, su_user = identity
-        script = kill_session_script(pid)
+        script = kill_tree_script(pid)
         self._run_in_channel(script, sudo, sudo_user, su_user, None, None, None, track=False)
 
     def wait(self, work, timeout: float | None) -> bool:

@@ -31,10 +31,6 @@ class ShellDied(Exception):
 # What a step's marker carries instead of an exit status when the shell skipped it.
 SKIPPED = "skipped"
 
-# Run once per shell: steps start their commands with "$__pyinfra_setsid" (see
-# command.in_own_session), empty where the host has no setsid.
-FIND_SETSID = "command -v setsid >/dev/null 2>&1 && __pyinfra_setsid=setsid"
-
 
 def start_command(channel, command: str) -> None:
     """`channel.exec_command(command)` less its wait for the server's reply: the first
@@ -113,7 +109,7 @@ class RemoteShell:
         results end with that one. ShellDied carries the results before it (`earlier`)."""
         with self.lock:
             markers = []
-            parts = ["__pyinfra_go=1"] if self.count else [FIND_SETSID, "__pyinfra_go=1"]
+            parts = ["__pyinfra_go=1"]
             for script, _, _ in steps:
                 self.count += 1
                 marker = f"__pyinfra_{self.token}_{self.count}__"
