@@ -21,8 +21,9 @@ def start(sshd, ssh_home, root, *args):
     """The real command in the background, so that it can be sent SIGINT."""
     command = pyinfra_command() + [str(a) for a in args] + ["--port", str(sshd.port)]
     env = dict(os.environ, HOME=str(ssh_home), NO_COLOR="1")
-    return subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def wait_for(paths, process, seconds=60):
@@ -69,16 +70,18 @@ def interrupt_when_started(process, markers):
 def test_ctrl_c_stops_the_commands_on_every_host(sshd, ssh_home, deploy_dir, tmp_path, how):
     duration = unique_sleep()
     arguments = {"login": "", "sudo": ", sudo=True", "sudo-timeout": ", sudo=True, timeout=60"}[how]
-    root = deploy_dir({
-        "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('true')
             server.shell('touch {tmp_path}/started-{{{{ host.name }}}}; sleep {duration}; '
                          'echo done > {tmp_path}/done-{{{{ host.name }}}}'{arguments})
             server.shell('touch {tmp_path}/never-{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     began = time.monotonic()
     markers = [tmp_path / f"started-{host}" for host in HOSTS]
@@ -100,12 +103,14 @@ def test_ctrl_c_stops_the_commands_on_every_host(sshd, ssh_home, deploy_dir, tmp
 
 def test_ctrl_c_stops_local_commands(sshd, ssh_home, deploy_dir, tmp_path):
     duration = unique_sleep()
-    root = deploy_dir({
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('touch {tmp_path}/started; sleep {duration}; echo done > {tmp_path}/done')
         """,
-    })
+        }
+    )
     process = start(sshd, ssh_home, root, "@local", "deploy.py")
     began = time.monotonic()
     output, took = interrupt_when_started(process, [tmp_path / "started"])
@@ -119,16 +124,18 @@ def test_ctrl_c_stops_local_commands(sshd, ssh_home, deploy_dir, tmp_path):
 
 def test_ctrl_c_stops_a_fact_being_read(sshd, ssh_home, deploy_dir, tmp_path):
     duration = unique_sleep()
-    root = deploy_dir({
-        "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
+            "deploy.py": f"""
             from pyinfra import host
             from pyinfra.modules import server
             host.fact.command('touch {tmp_path}/started-' + host.name + '; sleep {duration}; '
                               'echo done > {tmp_path}/done-' + host.name)
             server.shell('touch {tmp_path}/never-{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     began = time.monotonic()
     output, took = interrupt_when_started(process, [tmp_path / f"started-{h}" for h in HOSTS])
