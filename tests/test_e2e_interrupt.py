@@ -146,3 +146,45 @@ def test_ctrl_c_stops_a_fact_being_read(sshd, ssh_home, deploy_dir, tmp_path):
     time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
     left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("done-", "never-")))
     assert left == [], output
+
+
+@pytest.fixture
+def password_sudoer():
+    """A login whose sudo asks a password (a name of this file's own: other tests make
+    users at the same time)."""
+    name = "pyinfra-intr-sudo"
+    subprocess.run(["userdel", "-r", name], capture_output=True)
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
+    subprocess.run(["chpasswd"], input=f"{name}:intr-pw-1\n", text=True, check=True)
+    with open(f"/etc/sudoers.d/{name}", "w") as handle:
+        handle.write(f"{name} ALL=(ALL) ALL\n")
+    os.chmod(f"/etc/sudoers.d/{name}", 0o440)
+    yield name
+    os.remove(f"/etc/sudoers.d/{name}")
+    subprocess.run(["userdel", "-r", name], capture_output=True)
+
+
+def test_ctrl_c_stops_root_commands_of_a_login_whose_sudo_asks_a_password(
+    sshd, ssh_home, deploy_dir, tmp_path, password_sudoer
+):
+    duration = unique_sleep()
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell('touch {tmp_path}/started; sleep {duration}; echo done > {tmp_path}/done',
+                         sudo=True)
+        """,
+        }
+    )
+    login = ["--user", password_sudoer, "--password", "intr-pw-1", "--sudo-password", "intr-pw-1"]
+    process = start(sshd, ssh_home, root, "127.0.0.2", "deploy.py", *login)
+    began = time.monotonic()
+    output, took = interrupt_when_started(process, [tmp_path / "started"])
+    assert process.returncode == 130, output
+    assert took < 10, output
+    assert "[127.0.0.2] interrupted while running (outcome unknown): Server/Shell" in output, output
+    assert not sleeping(duration), output
+    assert "intr-pw-1" not in output
+    time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
+    assert not (tmp_path / "done").exists(), output

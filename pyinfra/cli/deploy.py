@@ -224,7 +224,10 @@ def run(options: Options, printer: Printer) -> int:
         except KeyboardInterrupt:
             printer.silenced = True
             printer.done_progress()
-            interrupt_all(state)
+            try:
+                interrupt_all(state)
+            except KeyboardInterrupt:  # pressed again: no more waiting, but the summary
+                pass
             interrupted_report(state, printer)
             raise
         if not completed:

@@ -55,9 +55,9 @@ KILL_GRACE = 2
 
 
 def kill_tree_script(pid: int, grace: float = KILL_GRACE) -> str:
-    """Shell code that stops process `pid` and all its descendants: sudo, `timeout`
-    (which makes a process group of its own) and whatever they started, but nothing an
-    earlier command left running or that detached itself on purpose. The tree gets TERM
+    """Shell code that stops process `pid` and all its descendants, whatever process
+    group they made (`timeout` makes its own), but nothing an earlier command left
+    running or that detached itself on purpose. Run as the command's user (sudo/su). The tree gets TERM
     (a process it starts meanwhile, too) and what is left of it after `grace` seconds
     gets KILL. It is not frozen (STOP) first: sudo stops itself when its command stops,
     and would then never end.
