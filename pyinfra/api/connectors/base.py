@@ -298,12 +298,12 @@ class Connector(ABC):
         identity is (sudo, sudo_user, su_user)."""
         return []
 
-    def stop_session(self, identity: tuple, pid: int) -> None:
+    def stop_tree(self, identity: tuple, pid: int) -> None:
         """Stop process `pid` and its descendants (kill_tree_script) as `identity`."""
 
     def _stop_quietly(self, identity: tuple, pid: int) -> None:
         try:
-            self.stop_session(identity, pid)
+            self.stop_tree(identity, pid)
         except Exception as error:  # the connection may be going away as well
             logger.debug("[%s] stopping process %s: %s", self.host.name, pid, error)
 

@@ -81,7 +81,7 @@ class LocalConnector(Connector):
     def running(self) -> list[tuple[tuple, int | None]]:
         return [(identity, pid) for pid, identity in self._processes.items()]
 
-    def stop_session(self, identity: tuple, pid: int) -> None:
+    def stop_tree(self, identity: tuple, pid: int) -> None:
         """Through sudo/su as the command's user: a root command is not ours to signal."""
         sudo, sudo_user, su_user = identity
         self._run(kill_tree_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)

@@ -355,7 +355,7 @@ class SSHConnector(Connector):
             reader = start_reader(channel.makefile_stderr("rb"), stderr, "stderr", callback, on_pid)
 
             def read_all() -> int:
-                read_lines(channel.makefile("rb"), stdout, "stdout", callback)
+                read_lines(channel.makefile("rb"), stdout, "stdout", callback, on_pid)  # PTY: one stream
                 reader.join()
                 return channel.recv_exit_status()
 
@@ -393,7 +393,7 @@ class SSHConnector(Connector):
         shells = [(identity, shell.pid) for identity, shell in self._shells.items() if shell.busy]
         return shells + [(identity, pid) for identity, pid in self._channels]
 
-    def stop_session(self, identity: tuple, pid: int) -> None:
+    def stop_tree(self, identity: tuple, pid: int) -> None:
         """Over a channel of its own, as the command's user (sudo's password on stdin)."""
         sudo, sudo_user, su_user = identity
         script = kill_tree_script(pid)

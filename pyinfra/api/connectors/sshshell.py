@@ -198,11 +198,12 @@ class RemoteShell:
                     self._emit(carry, kept, name, on_output)
                 return
             data, carry = carry + chunk, b""
-            if status is None:  # stderr: the step's command reports its pid first
-                pid = parse_pid_line(data)
-                if pid is not None:
-                    self.pid = pid
-                    continue
+            # The step's command reports its pid first: on stderr, or on the one
+            # stream a PTY makes of both.
+            pid = parse_pid_line(data)
+            if pid is not None:
+                self.pid = pid
+                continue
             index = data.find(marker_bytes)
             if index >= 0:
                 # Output that did not end with a newline shares the marker's line.
