@@ -152,7 +152,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(sshd, ssh_home, deploy_dir, tmp_pat
     assert process.returncode == 130, output
     assert "interrupted" in output
     assert "[127.0.0.2] completed 1/3 operations, last: Server/Shell (true)" in output
-    assert "not run: " in output
+    assert "never started: Server/Shell (touch" in output
     assert "Traceback" not in output
     assert not (tmp_path / "never").exists()
     time.sleep(0.5)

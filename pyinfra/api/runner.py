@@ -9,7 +9,7 @@ import traceback
 import gevent
 
 from pyinfra.api.command import FileUploadCommand, FunctionCommand, StringCommand
-from pyinfra.api.connectors.base import CommandResult
+from pyinfra.api.connectors.base import KILL_GRACE, CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
@@ -117,8 +117,13 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
 def run_host_operation(
     state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events
 ) -> bool:
-    """Run one operation's commands on one host; False when the host failed."""
+    """Run one operation's commands on one host; False when the host failed or the run
+    was interrupted. While it runs, its status is "running"; after Ctrl-C
+    (state.interrupted) nothing new starts, and an operation cut short is "interrupted"
+    (outcome unknown)."""
     kwargs = op.global_kwargs
+    if state.interrupted:
+        return False
     if op.dependent:
         try:
             remake(state, host, op)
@@ -136,9 +141,17 @@ def run_host_operation(
     groups = command_groups(commands)
     read_next = read_behind(state, host, op, groups)
     for group in groups:
+        if state.interrupted:
+            if op.status == "running":
+                op.status = "interrupted"
+            return False
+        op.status = "running"
         try:
             results = run_group(state, host, group, kwargs)
         except ConnectError as error:
+            if state.interrupted:
+                op.status = "interrupted"
+                return False
             op.status, op.error = "error", str(error)
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
@@ -153,6 +166,9 @@ def run_host_operation(
                 "[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh)
             )
         failed = [result for result in results if not result.ok]
+        if failed and state.interrupted:  # stopped by the interrupt, or about to be
+            op.status, op.error = "interrupted", failed[0].describe()
+            return False
         if failed:
             op.error = failed[0].describe()
             if kwargs["ignore_errors"]:
@@ -163,6 +179,8 @@ def run_host_operation(
             state.fail_host(host, f"{meta.name}: {op.error}")
             events.host_operation_done(host, meta, op)
             return False
+    if state.interrupted and op.status is None:  # nothing to run, but nothing starts now
+        return False
     op.status = "success"
     result = state.results[host]
     result.ops_done += 1
@@ -198,11 +216,10 @@ def run_operations(
         def run(host, key=key, meta=meta):
             return run_host_operation(state, host, meta, state.host_ops[host][key], events)
 
-        if serial or meta.global_kwargs.get("serial"):
-            for host in hosts:
-                run(host)
-        else:
-            map_hosts(state.config.PARALLEL, hosts, run)
+        # One at a time is still in a greenlet of its own (map_hosts): Ctrl-C must reach
+        # the main greenlet, not a command in flight (interrupt_all stops that).
+        serial_op = serial or meta.global_kwargs.get("serial")
+        map_hosts(1 if serial_op else state.config.PARALLEL, hosts, run)
     return not state.too_many_failed()
 
 
@@ -259,6 +276,19 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
             on_progress(done[0], len(hosts))
 
     map_hosts(parallel, hosts, connect)
+
+
+def interrupt_all(state: State) -> None:
+    """Ctrl-C: nothing new starts on any host; the commands in flight (operations and
+    fact reads) are stopped on their hosts, each with its whole process tree. Returns
+    once the operations in flight know how they ended, or after TIMEOUT (+ KILL_GRACE)
+    seconds: those still "running" then are shown as interrupted while running."""
+    state.interrupted = True
+    hosts = [host for host in state.inventory if host.connector is not None]
+    with gevent.Timeout(state.config.TIMEOUT + KILL_GRACE, False):
+        map_hosts(None, hosts, lambda host: host.connector.interrupt())
+        while any(op.status == "running" for ops in state.host_ops.values() for op in ops.values()):
+            gevent.sleep(0.05)
 
 
 def disconnect_all(state: State) -> None:

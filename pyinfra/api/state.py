@@ -78,7 +78,8 @@ class HostOperation:
         self.feeds: HostOperation | None = None
         # Keys of `reads` read again since the last change before it.
         self.fresh: set[tuple] = set()
-        # Filled when the operation runs: "success", "error", "skipped" or None (not run).
+        # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
+        # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
         self.error: str | None = None
 
@@ -141,6 +142,8 @@ class State:
         self.targets: list[Host] = list(inventory)
         self.on_output = None
         self.dry_run = False
+        # Set on Ctrl-C (runner.interrupt_all): nothing new starts.
+        self.interrupted = False
         for host in inventory:
             host.state = self
 

@@ -10,7 +10,7 @@ from pyinfra import hook
 from pyinfra.api.build import build as build_hosts
 from pyinfra.api.exceptions import PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
-from pyinfra.api.runner import connect_all, disconnect_all, run_operations
+from pyinfra.api.runner import connect_all, disconnect_all, interrupt_all, run_operations
 from pyinfra.api.secrets import register_data
 from pyinfra.api.state import State
 from pyinfra.cli.load import load
@@ -124,7 +124,9 @@ def report(state: State, printer: Printer) -> int:
 
 
 def interrupted_report(state: State, printer: Printer) -> None:
-    """After Ctrl-C: which hosts completed which operations."""
+    """After Ctrl-C, per host: the operations that completed, the one cut short while
+    running (its outcome is unknown: it may have done part of its work) and those that
+    never started."""
     printer.phase("Interrupted: what each host completed")
     for host in state.targets:
         ops = state.ops_for_host(host)
@@ -134,10 +136,14 @@ def interrupted_report(state: State, printer: Printer) -> None:
         summary = f"completed {len(done)}/{len(ops)} operations"
         if done:
             summary += f", last: {done[-1]}"
-        remaining = [meta.name for meta, op in ops if op.status is None]
-        if remaining:
-            summary += f"; not run: {', '.join(remaining[:3])}" + (" ..." if len(remaining) > 3 else "")
         printer.host_line(host, summary, "yellow")
+        for meta, op in ops:
+            if op.status in ("running", "interrupted"):
+                printer.host_line(host, f"interrupted while running (outcome unknown): {meta.name}", "red")
+        never = [meta.name for meta, op in ops if op.status is None]
+        if never:
+            shown = ", ".join(never[:3]) + (f" and {len(never) - 3} more" if len(never) > 3 else "")
+            printer.host_line(host, f"never started: {shown}", "yellow")
 
 
 def make_state(deploy, options: Options, printer: Printer) -> State:
@@ -223,6 +229,10 @@ def run(options: Options, printer: Printer) -> int:
         except KeyboardInterrupt:
             printer.silenced = True
             printer.done_progress()
+            try:
+                interrupt_all(state)
+            except KeyboardInterrupt:  # pressed again: no more waiting, but the summary
+                pass
             interrupted_report(state, printer)
             raise
         if not completed:
@@ -234,5 +244,10 @@ def run(options: Options, printer: Printer) -> int:
             raise
         code = report(state, printer)
         return code if completed else 1
+    except KeyboardInterrupt:
+        if not state.interrupted:  # while connecting, reading facts, in a hook...
+            printer.silenced = True
+            interrupt_all(state)
+        raise
     finally:
         disconnect_all(state)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
+import gevent
+
 from pyinfra.api.command import FileUploadCommand, quote
 
+logger = logging.getLogger("pyinfra")
 OutputCallback = Callable[[str, str], None]
 
 # At most this much of a command's output is kept per stream (its last lines); the
@@ -21,6 +26,90 @@ MAX_LINE = 64 * 1024
 # Seconds allowed beyond a command's own timeout before the controller gives up on it
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
 GRACE = 5
+
+# A command's shell writes "PID_MARKER <pid>" on stderr as it starts (reporting_pid), so
+# that Ctrl-C can stop it on the host. Unique to this process: no command's own output
+# is taken for it.
+PID_MARKER = f"__pyinfra_pid_{uuid.uuid4().hex}"
+PID_PREFIX = (PID_MARKER + " ").encode()
+
+
+def reporting_pid(command: str) -> str:
+    """`command`, first telling its shell's pid on stderr. It costs no process: `echo`
+    is built into the shell that runs the command anyway."""
+    return f'echo {PID_MARKER} "$$" >&2\n{command}'
+
+
+def parse_pid_line(raw: bytes) -> int | None:
+    """The pid a PID_MARKER line reports; None for any other line."""
+    if not raw.startswith(PID_PREFIX):
+        return None
+    try:
+        return int(raw[len(PID_PREFIX) :])
+    except ValueError:
+        return None
+
+
+# After Ctrl-C, seconds a command's processes have between TERM and KILL.
+KILL_GRACE = 2
+
+
+def kill_tree_script(pid: int, grace: float = KILL_GRACE) -> str:
+    """Shell code that stops process `pid` and all its descendants, whatever process
+    group they made (`timeout` makes its own), but nothing an earlier command left
+    running or that detached itself on purpose. Run as the command's user (sudo/su). The tree gets TERM
+    (a process it starts meanwhile, too) and what is left of it after `grace` seconds
+    gets KILL. It is not frozen (STOP) first: sudo stops itself when its command stops,
+    and would then never end.
+
+    Parents are read from /proc with shell builtins only. Without /proc, `pid` and its
+    children (pkill -P) are what can be stopped."""
+    ticks = max(1, round(grace * 10))
+    return f"""p={int(pid)}
+[ "$p" -gt 1 ] 2>/dev/null || exit 0
+if ! [ -r /proc/$p/stat ]; then
+  pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null || exit 0
+  sleep {max(1, round(grace))}
+  pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null
+  exit 0
+fi
+tree=" $p "
+grow() {{
+  pairs=
+  for d in /proc/[0-9]*; do
+    read -r s 2>/dev/null <"$d/stat" || continue
+    s=${{s##*) }}; set -- $s
+    [ "$1" = Z ] || pairs="$pairs ${{d#/proc/}}:$2"
+  done
+  more=1
+  while [ $more = 1 ]; do
+    more=0
+    for pair in $pairs; do
+      case $tree in *" ${{pair%:*}} "*) continue ;; esac
+      case $tree in *" ${{pair#*:}} "*) tree="$tree${{pair%:*}} "; more=1 ;; esac
+    done
+  done
+  alive=
+  for pair in $pairs; do
+    case $tree in *" ${{pair%:*}} "*) alive="$alive ${{pair%:*}}" ;; esac
+  done
+}}
+grow
+[ -n "$alive" ] || exit 0
+kill -TERM $alive 2>/dev/null
+termed="$alive "
+n=0
+while [ $n -lt {ticks} ]; do
+  sleep 0.1 2>/dev/null || {{ sleep 1; n=$((n + 9)); }}
+  n=$((n + 1))
+  grow
+  [ -n "$alive" ] || exit 0
+  for q in $alive; do
+    case "$termed" in *" $q "*) ;; *) kill -TERM $q 2>/dev/null; termed="$termed$q " ;; esac
+  done
+done
+kill -KILL $alive 2>/dev/null
+exit 0"""
 
 
 @dataclass
@@ -80,22 +169,35 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").removesuffix("\n")
 
 
-def read_lines(stream: IO[bytes], kept: OutputLines, name: str, on_output: OutputCallback | None):
-    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail."""
+def read_lines(
+    stream: IO[bytes],
+    kept: OutputLines,
+    name: str,
+    on_output: OutputCallback | None,
+    on_pid: Callable[[int], None] | None = None,
+):
+    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail.
+    With `on_pid`, a PID_MARKER line is passed there instead (the first one only)."""
     while True:
         raw = stream.readline(MAX_LINE)
         if not raw:
             return
+        if on_pid is not None:
+            pid = parse_pid_line(raw)
+            if pid is not None:
+                on_pid(pid)
+                on_pid = None
+                continue
         line = decode(raw)
         if on_output:
             on_output(name, line)
         kept.add(line)
 
 
-def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output) -> threading.Thread:
+def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output, on_pid=None) -> threading.Thread:
     # A thread (a greenlet once the CLI has patched) so stdout and stderr drain
     # together: reading one to its end first could stall on the other's full window.
-    thread = threading.Thread(target=read_lines, args=(stream, kept, name, on_output))
+    thread = threading.Thread(target=read_lines, args=(stream, kept, name, on_output, on_pid))
     thread.daemon = True
     thread.start()
     return thread
@@ -109,6 +211,8 @@ class Connector(ABC):
         self.config = config
         self.on_output = on_output
         self.connected = False
+        # Set by interrupt(): no new command starts.
+        self.interrupted = False
 
     @abstractmethod
     def connect(self) -> None: ...
@@ -176,6 +280,42 @@ class Connector(ABC):
 
     def close(self) -> None:
         self.connected = False
+
+    def interrupt(self, timeout: float | None = None) -> None:
+        """Ctrl-C: from now on no command starts, and the commands in flight are stopped
+        on the host, each with its whole process tree (TERM, then KILL KILL_GRACE
+        seconds later), as the user they run as. Returns when they have ended, or after
+        `timeout` seconds (default TIMEOUT)."""
+        self.interrupted = True
+        deadline = time.monotonic() + (self.config.TIMEOUT if timeout is None else timeout)
+        killed: set = set()
+        kills = []
+        while True:
+            running = self.running()
+            for identity, pid in running:
+                # A command whose pid has not arrived yet is waited for; one that
+                # starts after a kill (the next in a batch) is stopped in turn.
+                if pid is not None and pid > 1 and (identity, pid) not in killed:
+                    killed.add((identity, pid))
+                    kills.append(gevent.spawn(self._stop_quietly, identity, pid))
+            if not running or time.monotonic() >= deadline:
+                break
+            gevent.sleep(0.05)
+        gevent.joinall(kills, timeout=max(0.0, deadline - time.monotonic()))
+
+    def running(self) -> list[tuple[tuple, int | None]]:
+        """(identity, pid) of the commands in flight; pid None until reported.
+        identity is (sudo, sudo_user, su_user)."""
+        return []
+
+    def stop_tree(self, identity: tuple, pid: int) -> None:
+        """Stop process `pid` and its descendants (kill_tree_script) as `identity`."""
+
+    def _stop_quietly(self, identity: tuple, pid: int) -> None:
+        try:
+            self.stop_tree(identity, pid)
+        except Exception as error:  # the connection may be going away as well
+            logger.debug("[%s] stopping process %s: %s", self.host.name, pid, error)
 
     def output_callback(self) -> OutputCallback | None:
         if self.on_output is None:

@@ -9,10 +9,24 @@ import subprocess
 import gevent
 
 from pyinfra.api.command import wrap_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, Connector, OutputLines, read_lines, start_reader
+from pyinfra.api.connectors.base import (
+    GRACE,
+    CommandResult,
+    Connector,
+    OutputLines,
+    kill_tree_script,
+    read_lines,
+    start_reader,
+)
+from pyinfra.api.exceptions import ConnectError
 
 
 class LocalConnector(Connector):
+    def __init__(self, host, config, on_output=None):
+        super().__init__(host, config, on_output)
+        # Commands in flight: pid of the shell running each -> identity.
+        self._processes: dict[int, tuple] = {}
+
     def connect(self) -> None:
         self.connected = True
 
@@ -27,6 +41,12 @@ class LocalConnector(Connector):
         stdin=None,
         get_pty=False,
     ) -> CommandResult:
+        if self.interrupted:
+            raise ConnectError(f"{self.host.name}: interrupted")
+        return self._run(command, sudo, sudo_user, su_user, env, timeout, stdin)
+
+    def _run(self, command, sudo, sudo_user, su_user, env, timeout, stdin, track=True) -> CommandResult:
+        """`track`: interrupt() can stop the command (the process tree of its shell)."""
         password = self.host.data.sudo_password if sudo else None
         wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
         if password:
@@ -38,6 +58,14 @@ class LocalConnector(Connector):
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        if track:
+            self._processes[process.pid] = (bool(sudo), sudo_user, su_user)
+        try:
+            return self._wait(process, command, timeout, stdin)
+        finally:
+            self._processes.pop(process.pid, None)
+
+    def _wait(self, process, command, timeout, stdin) -> CommandResult:
         stdout = OutputLines()
         stderr = OutputLines()
         callback = self.output_callback()
@@ -57,6 +85,14 @@ class LocalConnector(Connector):
             exit_code = process.wait()
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(command, exit_code, stdout, stderr, timed_out=timed_out)
+
+    def running(self) -> list[tuple[tuple, int | None]]:
+        return [(identity, pid) for pid, identity in self._processes.items()]
+
+    def stop_tree(self, identity: tuple, pid: int) -> None:
+        """Through sudo/su as the command's user: a root command is not ours to signal."""
+        sudo, sudo_user, su_user = identity
+        self._run(kill_tree_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
         target = self.temp_path() if (sudo or su_user) else dest

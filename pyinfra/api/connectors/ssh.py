@@ -15,7 +15,7 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import FileUploadCommand, wrap_command, write_file_command
-from pyinfra.api.connectors.base import CommandResult, Connector
+from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script, reporting_pid
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
 from pyinfra.api.exceptions import ConnectError
@@ -109,6 +109,8 @@ class SSHConnector(ChannelRunner, Connector):
         # (sudo, sudo_user, su_user) whose sudo wants a terminal (requiretty).
         self._tty_identities: set[tuple] = set()
         self._shell_uploads = True
+        # Commands in flight on their own exec channels: [identity, reported pid].
+        self._channels: list[list] = []
 
     # -- connecting ---------------------------------------------------------------
 
@@ -243,6 +245,7 @@ class SSHConnector(ChannelRunner, Connector):
         stdin=None,
         get_pty=False,
     ) -> CommandResult:
+        self._check_interrupted()
         identity = (bool(sudo), sudo_user, su_user)
         if self.config.SSH_TRANSPORT == "shell" and stdin is None:
             step = self._command_step(command, env, timeout)
@@ -260,6 +263,7 @@ class SSHConnector(ChannelRunner, Connector):
         (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
         if self.config.SSH_TRANSPORT != "shell":
             return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout, get_pty)
+        self._check_interrupted()
         identity = (bool(sudo), sudo_user, su_user)
         pending = list(commands)
         results: list[CommandResult] = []
@@ -306,7 +310,8 @@ class SSHConnector(ChannelRunner, Connector):
 
     @staticmethod
     def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
-        return wrap_command(command, env=env, timeout=timeout) + " </dev/null", command, timeout
+        script = wrap_command(reporting_pid(command), env=env, timeout=timeout)
+        return script + " </dev/null", command, timeout
 
     def _shell(self, key) -> RemoteShell:
         shell = self._shells.get(key)
@@ -344,6 +349,24 @@ class SSHConnector(ChannelRunner, Connector):
         for result, (_, _, timeout) in zip(results, steps):
             result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
         return results
+
+    # -- Ctrl-C -------------------------------------------------------------------
+
+    def _check_interrupted(self) -> None:
+        if self.interrupted:
+            raise ConnectError(f"{self.host.name}: interrupted")
+
+    def running(self) -> list[tuple[tuple, int | None]]:
+        shells = [(key[:3], shell.pid) for key, shell in self._shells.items() if shell.busy]
+        return shells + [(identity, pid) for identity, pid in self._channels]
+
+    def stop_tree(self, identity: tuple, pid: int) -> None:
+        """Over a channel of its own, as the command's user (sudo's password on stdin,
+        through a PTY where sudo wants one)."""
+        sudo, sudo_user, su_user = identity
+        pty = self._key(identity, False)[3]
+        script = kill_tree_script(pid)
+        self._run_in_channel(script, sudo, sudo_user, su_user, None, None, None, pty=pty, track=False)
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every

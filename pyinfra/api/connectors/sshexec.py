@@ -14,7 +14,14 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import as_user, wrap_command, write_file_command
-from pyinfra.api.connectors.base import GRACE, CommandResult, OutputLines, read_lines, start_reader
+from pyinfra.api.connectors.base import (
+    GRACE,
+    CommandResult,
+    OutputLines,
+    read_lines,
+    reporting_pid,
+    start_reader,
+)
 from pyinfra.api.connectors.sshshell import ShellDied, start_process
 from pyinfra.api.exceptions import ConnectError
 
@@ -23,7 +30,7 @@ CHUNK = 64 * 1024
 
 class ChannelRunner:
     """Mixed into SSHConnector: needs _open_channel, wait, _answers, output_callback,
-    host, config and lost()."""
+    host, config, lost() and _channels (commands in flight: [identity, pid])."""
 
     def _identity(self, sudo, sudo_user, su_user):
         def start(command: str, prompt: str | None) -> str:
@@ -32,7 +39,27 @@ class ChannelRunner:
         return start
 
     def _run_in_channel(
-        self, command, sudo, sudo_user, su_user, env, timeout, stdin, pty=False
+        self, command, sudo, sudo_user, su_user, env, timeout, stdin, pty=False, track=True
+    ) -> CommandResult:
+        """`track`: the command reports its pid, so that interrupt() can stop it."""
+        if not track:
+            return self._run_channel(command, command, sudo, sudo_user, su_user, env, timeout, stdin, pty)
+        flight = [(bool(sudo), sudo_user, su_user), None]
+
+        def on_pid(pid: int) -> None:
+            flight[1] = pid
+
+        self._channels.append(flight)
+        try:
+            script = reporting_pid(command)
+            return self._run_channel(
+                command, script, sudo, sudo_user, su_user, env, timeout, stdin, pty, on_pid
+            )
+        finally:
+            self._channels.remove(flight)
+
+    def _run_channel(
+        self, label, command, sudo, sudo_user, su_user, env, timeout, stdin, pty, on_pid=None
     ) -> CommandResult:
         password = self.host.data.sudo_password if sudo else None
         if pty:
@@ -40,7 +67,7 @@ class ChannelRunner:
             # and only once nothing echoes it.
             script = "exec " + wrap_command(command, env=env, timeout=timeout) + " </dev/null"
             return self._exchange(
-                command, (sudo, sudo_user, su_user), script, None, pty=True, timeout=timeout
+                label, (sudo, sudo_user, su_user), script, None, pty=True, timeout=timeout, on_pid=on_pid
             )
         wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
         if password:
@@ -54,7 +81,8 @@ class ChannelRunner:
         if stdin is not None:
             channel.sendall(stdin)
         channel.shutdown_write()
-        return self._finish(channel, command, channel.makefile("rb"), channel.makefile_stderr("rb"), timeout)
+        stdout, stderr = channel.makefile("rb"), channel.makefile_stderr("rb")
+        return self._finish(channel, label, stdout, stderr, timeout, on_pid)
 
     def _upload_stream(self, src, dest, identity, pty: bool) -> CommandResult:
         """Write `src` (a local path or bytes) to a new file `dest` as the identity."""
@@ -62,7 +90,7 @@ class ChannelRunner:
         script = write_file_command(dest, f"head -c {size}", size)
         return self._exchange(f"upload to {dest}", identity, script, src, pty=pty, timeout=None)
 
-    def _exchange(self, label, identity, script, src, pty, timeout) -> CommandResult:
+    def _exchange(self, label, identity, script, src, pty, timeout, on_pid=None) -> CommandResult:
         """Start `script` as the identity (sudo's password sent when asked), send
         `src`'s bytes when given, and collect the result."""
         sudo, sudo_user, su_user = identity
@@ -92,7 +120,7 @@ class ChannelRunner:
                 raise
         if not pty:
             channel.shutdown_write()
-        return self._finish(channel, label, stdout, stderr, timeout)
+        return self._finish(channel, label, stdout, stderr, timeout, on_pid)
 
     @staticmethod
     def _send_content(channel, src) -> None:
@@ -103,18 +131,19 @@ class ChannelRunner:
             for block in iter(lambda: handle.read(CHUNK), b""):
                 channel.sendall(block)
 
-    def _finish(self, channel, label, stdout_file, stderr_file, timeout) -> CommandResult:
+    def _finish(self, channel, label, stdout_file, stderr_file, timeout, on_pid=None) -> CommandResult:
         """Read both streams to their end and the exit status; the command is stopped
-        after `timeout` (+ GRACE) seconds."""
+        after `timeout` (+ GRACE) seconds. `on_pid` gets the pid the command reports
+        (on either stream: a PTY merges them)."""
         stdout = OutputLines()
         stderr = OutputLines()
         callback = self.output_callback()
         timed_out = False
         try:
-            reader = start_reader(stderr_file, stderr, "stderr", callback)
+            reader = start_reader(stderr_file, stderr, "stderr", callback, on_pid)
 
             def read_all() -> int:
-                read_lines(stdout_file, stdout, "stdout", callback)
+                read_lines(stdout_file, stdout, "stdout", callback, on_pid)
                 reader.join()
                 return channel.recv_exit_status()
 

@@ -16,7 +16,7 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import quote
-from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode
+from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode, parse_pid_line
 
 
 class ShellDied(Exception):
@@ -125,6 +125,8 @@ class RemoteShell:
         self.alive = True
         self.pty = pty
         self.lock = threading.Lock()
+        # The pid the step in flight reported (PID_MARKER line on stderr), if any.
+        self.pid: int | None = None
         if sudo_password is None and not pty:
             start_command(channel, identity("sh", None))
             self.stdout = channel.makefile("rb")
@@ -167,6 +169,8 @@ class RemoteShell:
                 except ShellDied as died:
                     died.earlier = results
                     raise
+                finally:
+                    self.pid = None
                 if result is None:  # skipped: read only to keep the stream in step
                     continue
                 results.append(result)
@@ -238,6 +242,12 @@ class RemoteShell:
                     self._emit(carry, kept, name, on_output)
                 return
             data, carry = carry + chunk, b""
+            # The step's command reports its pid first: on stderr, or on the one
+            # stream a PTY makes of both.
+            pid = parse_pid_line(data)
+            if pid is not None:
+                self.pid = pid
+                continue
             index = data.find(marker_bytes)
             if index >= 0:
                 # Output that did not end with a newline shares the marker's line.
@@ -253,6 +263,11 @@ class RemoteShell:
                 if not data:
                     continue
             self._emit(data, kept, name, on_output)
+
+    @property
+    def busy(self) -> bool:
+        """True while steps are in flight."""
+        return self.lock.locked()
 
     @staticmethod
     def _emit(raw: bytes, kept: OutputLines, name: str, on_output) -> None:
