@@ -66,10 +66,15 @@ def interrupt_when_started(process, markers):
     return output, time.monotonic() - interrupted
 
 
-@pytest.mark.parametrize("how", ["login", "sudo", "sudo-timeout"])
+@pytest.mark.parametrize("how", ["login", "sudo", "sudo-timeout", "pty"])
 def test_ctrl_c_stops_the_commands_on_every_host(sshd, ssh_home, deploy_dir, tmp_path, how):
     duration = unique_sleep()
-    arguments = {"login": "", "sudo": ", sudo=True", "sudo-timeout": ", sudo=True, timeout=60"}[how]
+    arguments = {
+        "login": "",
+        "sudo": ", sudo=True",
+        "sudo-timeout": ", sudo=True, timeout=60",
+        "pty": ", sudo=True, get_pty=True",
+    }[how]
     root = deploy_dir(
         {
             "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
