@@ -2,7 +2,7 @@
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connectors.base import CommandResult
-from pyinfra.api.facts import split_outputs
+from pyinfra.api.factcache import split_outputs
 
 
 class RecordingConnector:
@@ -56,7 +56,8 @@ def test_a_failed_fact_fails_the_host_with_its_own_stderr(tmp_path):
     """Read in one round trip with others, a failing fact's error carries what its own
     command said, and the facts beside it keep their values."""
     from pyinfra.api.exceptions import FactError
-    from pyinfra.api.facts import FactRequest, get_fact_class
+    from pyinfra.api.factcache import FactRequest
+    from pyinfra.api.facts import get_fact_class
 
     host = make_host()
     cache = host.state.facts

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from pyinfra.api.command import Command
 from pyinfra.api.config import Config
-from pyinfra.api.facts import FactCache
+from pyinfra.api.factcache import FactCache
 from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 
