@@ -264,3 +264,25 @@ def test_sudo_password_through_a_pty_is_never_echoed(pyinfra_as, deploy_dir, tmp
     assert (target / "large").read_bytes() == LARGE
     assert "visible-output" in result.output
     assert users.SUDO_PASSWORD not in result.output and "\r" not in result.output
+
+
+def test_local_sudo_uploads_belong_to_the_sudo_user(pyinfra, deploy_dir, public_dir):
+    """@local too: a file uploaded with sudo_user= is that user's, whatever its size."""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+        from pyinfra.modules import files
+        files.put('files/small', '{public_dir}/small', sudo=True, sudo_user='nobody')
+        files.put('files/large', '{public_dir}/large', sudo=True, sudo_user='nobody')
+    """
+        }
+    )
+    (root / "files").mkdir()
+    (root / "files/small").write_bytes(SMALL)
+    (root / "files/large").write_bytes(LARGE)
+    result = pyinfra("@local", "deploy.py", cwd=root, port=False)
+    assert result.returncode == 0, result.output
+    for name, content in (("small", SMALL), ("large", LARGE)):
+        assert (public_dir / name).read_bytes() == content
+        assert owner(public_dir / name)[0] == "nobody", result.output
+    assert sorted(p.name for p in public_dir.iterdir()) == ["large", "small"]

@@ -12,7 +12,7 @@ from typing import IO, Callable
 
 import gevent
 
-from pyinfra.api.command import FileUploadCommand, quote
+from pyinfra.api.command import FileUploadCommand
 
 logger = logging.getLogger("pyinfra")
 OutputCallback = Callable[[str, str], None]
@@ -326,11 +326,3 @@ class Connector(ABC):
             self.on_output(host, stream, line)
 
         return callback
-
-    def temp_path(self) -> str:
-        return f"{self.config.TEMP_DIR.rstrip('/')}/pyinfra-{uuid.uuid4().hex}"
-
-    def move_into_place(self, temp: str, dest: str, sudo, sudo_user, su_user) -> CommandResult:
-        """Move an upload that landed in TEMP_DIR to `dest` as the sudo/su user."""
-        command = f"mv -f {quote(temp)} {quote(dest)}"
-        return self.run_shell_command(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 
 import gevent
 
-from pyinfra.api.command import wrap_command
+from pyinfra.api.command import quote, wrap_command, write_file_command
 from pyinfra.api.connectors.base import (
     GRACE,
     CommandResult,
@@ -95,15 +96,35 @@ class LocalConnector(Connector):
         self._run(kill_tree_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)
 
     def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
-        target = self.temp_path() if (sudo or su_user) else dest
+        if not (sudo or su_user):
+            try:
+                if isinstance(src, bytes):
+                    with open(dest, "wb") as handle:
+                        handle.write(src)
+                else:
+                    shutil.copyfile(src, dest)
+            except OSError as error:
+                return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror}"])
+            return CommandResult(f"upload to {dest}", 0)
+        # Written by a command run as the target user, so the file is theirs, as one
+        # written over SSH is.
         try:
-            if isinstance(src, bytes):
-                with open(target, "wb") as handle:
-                    handle.write(src)
-            else:
-                shutil.copyfile(src, target)
+            content = src if isinstance(src, bytes) else open(src, "rb").read()
         except OSError as error:
-            return CommandResult(f"upload to {target}", 1, [], [f"upload failed: {error.strerror}"])
-        if target != dest:
-            return self.move_into_place(target, dest, sudo, sudo_user, su_user)
-        return CommandResult(f"upload to {dest}", 0)
+            return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror}"])
+        if sudo and self.host.data.sudo_password:
+            # sudo reads its password from stdin: the content comes from a copy only
+            # the login user may read.
+            fd, staged = tempfile.mkstemp(prefix="pyinfra-", dir=self.config.TEMP_DIR)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
+                script = write_file_command(dest, f"cat {quote(staged)}", len(content))
+                result = self._run(script, sudo, sudo_user, su_user, None, None, None, track=False)
+            finally:
+                os.unlink(staged)
+        else:
+            script = write_file_command(dest, f"head -c {len(content)}", len(content))
+            result = self._run(script, sudo, sudo_user, su_user, None, None, content, track=False)
+        result.command = f"upload to {dest}"
+        return result
