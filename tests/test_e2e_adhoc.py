@@ -51,6 +51,12 @@ def test_fact_json_on_stdout(pyinfra, inventory_dir):
     host = facts["127.0.0.2"]
     assert host["os"] == "Linux"
     assert host["linux_distribution"]["name"] in ("Debian", "Ubuntu")
+    if host["linux_distribution"]["name"] == "Debian":
+        # The point release (12.11) is in /etc/debian_version, not in os-release.
+        with open("/etc/debian_version") as handle:
+            major, minor = handle.read().strip().split(".")[:2]
+        release = host["linux_distribution"]
+        assert (release["major"], release["minor"]) == (int(major), int(minor)), release
     assert host["file:/etc/hosts"]["user"] == "root"
 
 
