@@ -116,6 +116,17 @@ def test_users(sshd):
 
 
 @pytest.fixture
+def password_sudoer(test_users):
+    """The test login whose sudo asks a password (tests/users.py); that password is
+    users.SUDO_PASSWORD, its login password too."""
+    try:
+        from tests.users import SUDO_PW
+    except ImportError:
+        from users import SUDO_PW
+    return SUDO_PW
+
+
+@pytest.fixture
 def pyinfra_as(sshd, ssh_home, test_users):
     """`pyinfra_as('pyinfra-t-sudo')(args..., cwd=dir)`: the real command logging in as
     that test user (tests/users.py), with the same HOME as the `pyinfra` fixture."""

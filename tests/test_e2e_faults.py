@@ -11,6 +11,7 @@ import time
 import pytest
 from conftest import pyinfra_command
 from sshd import signal_sessions
+from users import SUDO_PASSWORD
 
 
 def start(sshd, ssh_home, root, *args):
@@ -195,21 +196,9 @@ def test_interrupted_upload_leaves_old_file_intact(sshd, ssh_home, deploy_dir, t
     assert all(".pyinfra" in name for name in leftovers), leftovers
 
 
-@pytest.fixture
-def sudoer():
-    name = "pyinfra-sudoer"
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
-    subprocess.run(["chpasswd"], input=f"{name}:s3cret-pw\n", text=True, check=True)
-    with open(f"/etc/sudoers.d/{name}", "w") as handle:
-        handle.write(f"{name} ALL=(ALL) ALL\n")
-    os.chmod(f"/etc/sudoers.d/{name}", 0o440)
-    yield name
-    os.remove(f"/etc/sudoers.d/{name}")
-    subprocess.run(["userdel", "-r", name], capture_output=True)
-
-
 @pytest.mark.parametrize("transport", ["shell", "exec"])
-def test_sudo_password(pyinfra, deploy_dir, sudoer, public_dir, transport):
+def test_sudo_password(pyinfra, deploy_dir, password_sudoer, public_dir, transport):
+    sudoer = password_sudoer
     root = deploy_dir({
         "deploy.py": f"""
             from pyinfra import host
@@ -219,7 +208,7 @@ def test_sudo_password(pyinfra, deploy_dir, sudoer, public_dir, transport):
         """,
     })
     env = {"PYINFRA_SSH_TRANSPORT": transport}
-    login = ["--user", sudoer, "--password", "s3cret-pw", "--sudo"]
+    login = ["--user", sudoer, "--password", SUDO_PASSWORD, "--sudo"]
     started = time.monotonic()
     needs = pyinfra("127.0.0.2,127.0.0.3", "deploy.py", *login, cwd=root, env=env)
     assert needs.returncode == 1
@@ -227,13 +216,13 @@ def test_sudo_password(pyinfra, deploy_dir, sudoer, public_dir, transport):
     assert needs.output.count("sudo: a password is required") >= 2, needs.output
     assert "Traceback" not in needs.output
 
-    ok = pyinfra("127.0.0.2", "deploy.py", *login, "--sudo-password", "s3cret-pw", cwd=root, env=env)
+    ok = pyinfra("127.0.0.2", "deploy.py", *login, "--sudo-password", SUDO_PASSWORD, cwd=root, env=env)
     assert ok.returncode == 0, ok.output
     assert (public_dir / "who-127.0.0.2").read_text() == "root\n"
     assert (public_dir / "home-127.0.0.2").read_text() == "/root\n"
 
     asked = pyinfra("127.0.0.3", "deploy.py", *login, "--sudo-password", cwd=root, env=env,
-                    input="s3cret-pw\n")
+                    input=f"{SUDO_PASSWORD}\n")
     assert asked.returncode == 0, asked.output
     assert (public_dir / "who-127.0.0.3").read_text() == "root\n"
 
@@ -241,18 +230,19 @@ def test_sudo_password(pyinfra, deploy_dir, sudoer, public_dir, transport):
     assert wrong.returncode == 1
     assert "incorrect password" in wrong.output or "password" in wrong.output
     for result in (needs, ok, asked, wrong):
-        assert "s3cret-pw" not in result.output and "nope" not in result.output
+        assert SUDO_PASSWORD not in result.output and "nope" not in result.output
 
 
-def test_secrets_never_appear_in_any_output(pyinfra, deploy_dir, sudoer, sshd, tmp_path):
+def test_secrets_never_appear_in_any_output(pyinfra, deploy_dir, password_sudoer, sshd, tmp_path):
+    sudoer = password_sudoer
     key = tmp_path / "key"
     subprocess.run(["cp", sshd.client_key, key], check=True)
     subprocess.run(["ssh-keygen", "-p", "-q", "-N", "key-Secret-1", "-f", str(key)], check=True)
     root = deploy_dir({
         "inventories/production.py": f"""
             WEB = [('127.0.0.2', {{'ssh_key': '{key}', 'ssh_key_password': 'key-Secret-1'}}),
-                   ('127.0.0.3', {{'ssh_user': '{sudoer}', 'ssh_password': 's3cret-pw',
-                                  'sudo_password': 's3cret-pw'}})]
+                   ('127.0.0.3', {{'ssh_user': '{sudoer}', 'ssh_password': '{SUDO_PASSWORD}',
+                                  'sudo_password': '{SUDO_PASSWORD}'}})]
         """,
         "deploy.py": """
             from pyinfra.modules import server
@@ -270,5 +260,5 @@ def test_secrets_never_appear_in_any_output(pyinfra, deploy_dir, sudoer, sshd, t
     ]
     assert runs[0].returncode == 1 and "exit status 3" in runs[0].output
     for result in runs:
-        for secret in ("key-Secret-1", "s3cret-pw", "cli-Secret-2"):
+        for secret in ("key-Secret-1", SUDO_PASSWORD, "cli-Secret-2"):
             assert secret not in result.output, (secret, result.args)

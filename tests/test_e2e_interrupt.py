@@ -13,6 +13,7 @@ import time
 
 import pytest
 from conftest import pyinfra_command
+from users import SUDO_PASSWORD
 
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
@@ -153,22 +154,6 @@ def test_ctrl_c_stops_a_fact_being_read(sshd, ssh_home, deploy_dir, tmp_path):
     assert left == [], output
 
 
-@pytest.fixture
-def password_sudoer():
-    """A login whose sudo asks a password (a name of this file's own: other tests make
-    users at the same time)."""
-    name = "pyinfra-intr-sudo"
-    subprocess.run(["userdel", "-r", name], capture_output=True)
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
-    subprocess.run(["chpasswd"], input=f"{name}:intr-pw-1\n", text=True, check=True)
-    with open(f"/etc/sudoers.d/{name}", "w") as handle:
-        handle.write(f"{name} ALL=(ALL) ALL\n")
-    os.chmod(f"/etc/sudoers.d/{name}", 0o440)
-    yield name
-    os.remove(f"/etc/sudoers.d/{name}")
-    subprocess.run(["userdel", "-r", name], capture_output=True)
-
-
 def test_ctrl_c_stops_root_commands_of_a_login_whose_sudo_asks_a_password(
     sshd, ssh_home, deploy_dir, tmp_path, password_sudoer
 ):
@@ -182,7 +167,7 @@ def test_ctrl_c_stops_root_commands_of_a_login_whose_sudo_asks_a_password(
         """,
         }
     )
-    login = ["--user", password_sudoer, "--password", "intr-pw-1", "--sudo-password", "intr-pw-1"]
+    login = ["--user", password_sudoer, "--password", SUDO_PASSWORD, "--sudo-password", SUDO_PASSWORD]
     process = start(sshd, ssh_home, root, "127.0.0.2", "deploy.py", *login)
     began = time.monotonic()
     output, took = interrupt_when_started(process, [tmp_path / "started"])
@@ -190,6 +175,6 @@ def test_ctrl_c_stops_root_commands_of_a_login_whose_sudo_asks_a_password(
     assert took < 10, output
     assert "[127.0.0.2] interrupted while running (outcome unknown): Server/Shell" in output, output
     assert not sleeping(duration), output
-    assert "intr-pw-1" not in output
+    assert SUDO_PASSWORD not in output
     time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
     assert not (tmp_path / "done").exists(), output
