@@ -115,7 +115,11 @@ def operation(func: Callable) -> Callable:
         except TypeError as error:
             raise located(OperationTypeError(f"{where}{full_name}(): {error}")) from None
 
-        key_source = repr(stable((frames, name, args, sorted(kwargs.items()))))
+        # One operation per place in the deploy (the whole call stack), whatever its
+        # arguments: hosts passing their own values (an f-string with host.name) still
+        # run it side by side. The n-th call from one place on a host is its n-th
+        # variant (State.add_operation).
+        key_source = repr(stable((frames, full_name)))
         key = hashlib.sha1(key_source.encode()).hexdigest()[:16]
         if name is None:
             name = operation_name(func, args, kwargs)

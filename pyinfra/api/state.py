@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pyinfra.api.command import Command
@@ -40,6 +40,19 @@ class OperationMeta:
     # the run order where hosts' own orders do not decide.
     position: tuple = ()
     seen: int = 0
+    # Names other hosts gave it (their own arguments), beside the first host's.
+    variants: set = field(default_factory=set)
+    first_name: str = ""
+
+    def add_variant(self, name: str) -> None:
+        """Another host called it with other arguments: say so in the name."""
+        first = self.first_name or self.name
+        self.first_name = first
+        if name == first or name in self.variants:
+            return
+        self.variants.add(name)
+        count = len(self.variants)
+        self.name = f"{first} (+{count} variant{'s' if count > 1 else ''})"
 
 
 class HostOperation:
@@ -196,6 +209,8 @@ class State:
         if key not in self.op_meta:
             self.op_meta[key] = OperationMeta(key, name, location, global_kwargs, position, len(self.op_meta))
             self._op_next[key] = set()
+        else:
+            self.op_meta[key].add_variant(name)
         if last is not None and key not in self._op_next[last]:
             self._op_next[last].add(key)
         self._host_last[host] = key
