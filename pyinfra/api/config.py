@@ -18,6 +18,10 @@ class Config:
     SUDO_USER: str | None = None
     SU_USER: str | None = None
     IGNORE_ERRORS: bool = False
+    # A failed operation runs again from its first command up to RETRIES more times,
+    # RETRY_DELAY seconds apart (the retries= and retry_delay= operation arguments).
+    RETRIES: int = 0
+    RETRY_DELAY: float = 5
     ENV: dict = field(default_factory=dict)
     # Hosts worked on at once; None: all of them.
     PARALLEL: int | None = None

@@ -197,6 +197,8 @@ def pop_global_kwargs(state: State, kwargs: dict) -> dict:
         "run_once": False,
         "timeout": None,
         "get_pty": False,
+        "retries": config.RETRIES,
+        "retry_delay": config.RETRY_DELAY,
     }
     values = {}
     for name in GLOBAL_ARGUMENTS:

@@ -140,22 +140,59 @@ def run_host_operation(
         return True
     groups = command_groups(commands)
     read_next = read_behind(state, host, op, groups)
+    retries = max(0, int(kwargs.get("retries") or 0))
+    while True:
+        op.attempts += 1
+        outcome, error = run_attempt(state, host, op, groups, read_next)
+        if outcome == "ok":
+            break
+        if outcome == "interrupted":
+            return False
+        if outcome == "lost":
+            op.status, op.error = "error", error
+            state.fail_host(host, f"{meta.name}: {error}")
+            events.host_operation_done(host, meta, op)
+            return False
+        if op.attempts <= retries and not state.interrupted:
+            logger.debug("[%s] %s failed (attempt %d), retrying", host.name, meta.name, op.attempts)
+            gevent.sleep(max(0.0, float(kwargs.get("retry_delay") or 0)))
+            continue
+        op.error = error if op.attempts == 1 else f"failed after {op.attempts} attempts: {error}"
+        if kwargs["ignore_errors"]:
+            op.status = "ignored"
+            events.host_operation_done(host, meta, op)
+            return True
+        op.status = "error"
+        state.fail_host(host, f"{meta.name}: {op.error}")
+        events.host_operation_done(host, meta, op)
+        return False
+    if state.interrupted and op.status is None:  # nothing to run, but nothing starts now
+        return False
+    op.status = "success"
+    result = state.results[host]
+    result.ops_done += 1
+    result.ops_changed += 1 if op.changed else 0
+    events.host_operation_done(host, meta, op)
+    return True
+
+
+def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list], read_next):
+    """Run the operation's command groups once, from the first: ("ok", None),
+    ("failed", what failed), ("lost", why: the host is gone) or ("interrupted", None)."""
+    kwargs = op.global_kwargs
     for group in groups:
         if state.interrupted:
             if op.status == "running":
                 op.status = "interrupted"
-            return False
+            return "interrupted", None
         op.status = "running"
         try:
             results = run_group(state, host, group, kwargs)
         except ConnectError as error:
             if state.interrupted:
                 op.status = "interrupted"
-                return False
-            op.status, op.error = "error", str(error)
-            state.fail_host(host, f"{meta.name}: {error}")
-            events.host_operation_done(host, meta, op)
-            return False
+                return "interrupted", None
+            return "lost", str(error)
         if read_next is not None and group is groups[-1]:
             # The facts of the dependent operation coming next, read behind our own
             # commands when they all ran.
@@ -168,25 +205,10 @@ def run_host_operation(
         failed = [result for result in results if not result.ok]
         if failed and state.interrupted:  # stopped by the interrupt, or about to be
             op.status, op.error = "interrupted", failed[0].describe()
-            return False
+            return "interrupted", None
         if failed:
-            op.error = failed[0].describe()
-            if kwargs["ignore_errors"]:
-                op.status = "ignored"
-                events.host_operation_done(host, meta, op)
-                return True
-            op.status = "error"
-            state.fail_host(host, f"{meta.name}: {op.error}")
-            events.host_operation_done(host, meta, op)
-            return False
-    if state.interrupted and op.status is None:  # nothing to run, but nothing starts now
-        return False
-    op.status = "success"
-    result = state.results[host]
-    result.ops_done += 1
-    result.ops_changed += 1 if op.changed else 0
-    events.host_operation_done(host, meta, op)
-    return True
+            return "failed", failed[0].describe()
+    return "ok", None
 
 
 def hosts_for(state: State, key: str) -> list[Host]:

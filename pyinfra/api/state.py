@@ -25,6 +25,8 @@ GLOBAL_ARGUMENTS = (
     "run_once",
     "timeout",
     "get_pty",
+    "retries",
+    "retry_delay",
 )
 
 
@@ -73,6 +75,7 @@ class HostOperation:
         "dependent",
         "feeds",
         "fresh",
+        "attempts",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -91,6 +94,8 @@ class HostOperation:
         self.feeds: HostOperation | None = None
         # Keys of `reads` read again since the last change before it.
         self.fresh: set[tuple] = set()
+        # How many times its commands ran (retries= runs a failed operation again).
+        self.attempts = 0
         # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None

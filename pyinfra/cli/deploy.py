@@ -35,6 +35,8 @@ class Options:
     facts: list[str] = field(default_factory=list)
     debug_data: bool = False
     debug_state: bool = False
+    retries: int | None = None
+    retry_delay: float | None = None
 
 
 def limit_hosts(state: State, limit: str | None) -> list:
@@ -156,6 +158,10 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
         config.SUDO_USER, config.SUDO = options.sudo_user, True
     if options.su_user:
         config.SU_USER = options.su_user
+    if options.retries is not None:
+        config.RETRIES = options.retries
+    if options.retry_delay is not None:
+        config.RETRY_DELAY = options.retry_delay
     state = State(deploy.inventory, config, deploy.deploy_dir)
     state.dry_run = options.dry
     if options.verbose:

@@ -71,6 +71,17 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--key", help="SSH private key file (sets ssh_key).")
 @click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
 @click.option("--password", help="SSH password (sets ssh_password).")
+@click.option(
+    "--retry",
+    "retries",
+    type=click.IntRange(min=0),
+    help="Run a failed operation again up to N times (RETRIES).",
+)
+@click.option(
+    "--retry-delay",
+    type=click.FloatRange(min=0),
+    help="Seconds between an operation's attempts (RETRY_DELAY).",
+)
 @click.option("--sudo", is_flag=True, default=None, help="Run operations with sudo.")
 @click.option("--sudo-user", help="Run operations with sudo as this user.")
 @click.option("--su-user", help="Run operations through su as this user.")
@@ -109,6 +120,8 @@ def cli(
     key,
     key_password,
     password,
+    retries,
+    retry_delay,
     sudo,
     sudo_user,
     su_user,
@@ -166,6 +179,8 @@ def cli(
         facts=list(facts),
         debug_data=debug_data,
         debug_state=debug_state,
+        retries=retries,
+        retry_delay=retry_delay,
     )
     main = gevent.getcurrent()
 

@@ -101,10 +101,11 @@ class Printer(Events):
         if self.silenced:
             return
         if op.status == "success":
+            retried = f", succeeded on retry {op.attempts - 1}" if op.attempts > 1 else ""
             if op.changed:
-                self.host_line(host, "Success (changed)", "green")
+                self.host_line(host, "Success (changed)" + retried, "green")
             else:
-                self.host_line(host, "No change", "cyan")
+                self.host_line(host, "No change" + retried, "cyan")
         elif op.status == "ignored":
             self.host_line(host, "Error (ignored)", "yellow")
             self.host_detail(op.error)
