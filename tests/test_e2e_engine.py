@@ -33,8 +33,9 @@ def test_data_hierarchy_override_host_group_all(pyinfra, deploy_dir, tmp_path):
             from pyinfra.modules import files, server
             files.directory('{{ host.data.out }}/{{ host.name }}', recursive=True)
             server.shell('echo {{ host.data.color }} {{ host.data.size }} {{ host.data.shape }}'
-                         ' {{ host.data.flavour }} {{ host.data.missing }}'
-                         ' {{ host.data._private }} {{ host.data.helper }} {{ host.data.os }}'
+                         ' {{ host.data.flavour }} {{ host.data.missing | default(None) }}'
+                         ' {{ host.data._private | default(None) }} {{ host.data.helper | default(None) }}'
+                         ' {{ host.data.os | default(None) }}'
                          ' > {{ host.data.out }}/{{ host.name }}/data')
         """,
         }

@@ -141,8 +141,9 @@ def test_data_example_and_string_formatting(pyinfra, deploy_dir, tmp_path):
 
             files.directory('{{ host.data.out }}/{{ host.name }}', recursive=True)
             server.shell(
-                'echo {{ host.data.env }} {{ host.data.git_branch }} {{ host.data.some_key }} '
-                '{{ host.data.git_repo }} > {{ host.data.out }}/{{ host.name }}/data'
+                'echo {{ host.data.env }} {{ host.data.git_branch }}'
+                ' {{ host.data.some_key | default(None) }}'
+                ' {{ host.data.git_repo }} > {{ host.data.out }}/{{ host.name }}/data'
             )
         """,
         }

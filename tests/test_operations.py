@@ -50,6 +50,16 @@ class FakeData:
     def __getitem__(self, key):
         return self._values.get(key)
 
+    # As HostData: what templates need to tell a missing key from a None value.
+    def get(self, key, default=None):
+        return self._values.get(key, default)
+
+    def source(self, key):
+        return "host" if key in self._values else None
+
+    def dict(self):
+        return dict(self._values)
+
 
 class FakeFacts:
     """`host.fact`: values from the case; a fact it does not give is the fact's default."""

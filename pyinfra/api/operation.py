@@ -18,6 +18,7 @@ from pyinfra.api import context
 from pyinfra.api.command import to_command
 from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTypeError, PyinfraError
 from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
+from pyinfra.api.templating import TemplateHost
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI_DIR = os.path.join(PACKAGE_DIR, "cli") + os.sep
@@ -124,7 +125,7 @@ def operation(func: Callable) -> Callable:
         if name is None:
             name = operation_name(func, args, kwargs)
 
-        variables = {"host": host, "inventory": state.inventory, "state": state}
+        variables = {"host": TemplateHost(host), "inventory": state.inventory, "state": state}
         try:
             rendered_args = render(args, variables)
             rendered_kwargs = render(kwargs, variables)

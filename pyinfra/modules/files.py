@@ -15,6 +15,7 @@ import re
 import jinja2
 
 from pyinfra.api import OperationError, operation, quote
+from pyinfra.api.templating import TemplateHost, template_line
 from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import (
     attribute_commands,
@@ -211,13 +212,17 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     if state.deploy_dir:
         search_path.append(state.deploy_dir)
     environment = template_environment(tuple(search_path))
-    context = {"host": host, "inventory": state.inventory, "data": host.data, **data}
+    seen = TemplateHost(host)
+    context = {"host": seen, "inventory": state.inventory, "data": seen.data, **data}
     try:
-        text = environment.get_template(os.path.basename(path)).render(context)
+        compiled = environment.get_template(os.path.basename(path))
+        text = compiled.render(context)
     except jinja2.TemplateSyntaxError as error:
         raise OperationError(f"template {path}, line {error.lineno}: {error.message}") from None
     except jinja2.TemplateError as error:
-        raise OperationError(f"template {path}: {error}") from None
+        line = template_line(error, compiled.filename)
+        where = f"{path}, line {line}" if line else path
+        raise OperationError(f"template {where}: {error}") from None
     content = text.encode()
     yield from upload_commands(
         host, content, hashlib.sha1(content).hexdigest(), remote_filename, user, group, mode
