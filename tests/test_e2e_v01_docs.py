@@ -154,7 +154,7 @@ def test_usage_run_op_args_and_run_command(pyinfra, two_hosts):
     assert op.returncode == 0, op.output
     assert (out / "made").is_dir()
 
-    command = pyinfra("-i", "inventory.py", "--run", "echo hello from $(hostname -I >/dev/null; echo x)", "-v",
+    command = pyinfra("-i", "inventory.py", "--run", "echo hello from $(echo x)", "-v",
                       cwd=root)
     assert command.returncode == 0, command.output
     assert command.output.count("hello from x") == 3
@@ -180,13 +180,14 @@ def test_usage_run_op_args_in_v01_spelling(pyinfra, two_hosts):
     assert "Traceback" not in commas.output
     assert not list(out.glob("made*"))
 
-    v01_list = pyinfra("-i", "inventory.py", "--run", "server.shell", "[true,false]", cwd=root)
+    v01_list = pyinfra("-i", "inventory.py", "--run", "server.shell", "[uptime,hostname]", cwd=root)
     assert v01_list.returncode == 2
-    assert """write lists as JSON: '["true", "false"]'""" in v01_list.output
+    assert """write lists as JSON: '["uptime", "hostname"]'""" in v01_list.output
     json_list = pyinfra("-i", "inventory.py", "--run", "server.shell", '["echo one", "echo two"]', "-v",
                         cwd=root)
     assert json_list.returncode == 0, json_list.output
-    assert json_list.output.count("two") == 3
+    for name in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+        assert f"[{name}] one\n" in json_list.output and f"[{name}] two\n" in json_list.output
 
 
 def test_usage_fact_with_vv(pyinfra, two_hosts):
@@ -241,18 +242,42 @@ def test_usage_limit_dry_debug_state_debug(pyinfra, two_hosts):
     assert [sorted(op["hosts"]) for op in operations] == [["127.0.0.4"], ["127.0.0.4"]]
     assert os.listdir(out) == []
 
-    for limit, made in (("127.0.0.3", ["127.0.0.3-web"]), ("127.0.0.[24]*", None), ("*.3", ["127.0.0.3-web"])):
+    for limit, made in (
+        ("127.0.0.3", ["127.0.0.3-web"]),
+        ("127.0.0.[24]", ["127.0.0.2-web", "127.0.0.4-db"]),
+        ("*.3", ["127.0.0.3-web"]),
+        ("db_servers", ["127.0.0.4-db"]),
+    ):
         for name in os.listdir(out):
             os.remove(out / name)
         result = pyinfra("-i", "inventory.py", "deploy.py", "--limit", limit, cwd=root)
-        if made is None:  # not a wildcard 0.1 knew: fnmatch's [..] still works
-            made = ["127.0.0.2-web", "127.0.0.4-db"]
         assert result.returncode == 0, result.output
-        assert sorted(os.listdir(out)) == made
+        assert sorted(os.listdir(out)) == made, limit
 
-    broken = pyinfra("-i", "inventory.py", "--run", "files.file", "/nonexistent-dir/x", "--debug", cwd=root)
-    assert broken.returncode == 1
-    assert "/nonexistent-dir/x" in broken.output
+
+def test_usage_debug_shows_where_the_deploy_failed(pyinfra, deploy_dir):
+    """--debug "prints debug info": for an error in the deploy file, the traceback
+    reaches the deploy's own line; without it, one line naming that line."""
+    root = deploy_dir(
+        {
+            "deploy.py": """
+            from pyinfra.modules import server
+
+            def app_port(text):
+                return int(text)
+
+            server.shell('echo {0}'.format(app_port('eighty')))
+        """
+        }
+    )
+    plain = pyinfra("-i", "127.0.0.2", "deploy.py", cwd=root)
+    assert plain.returncode == 1
+    assert "deploy.py, line 4: ValueError: invalid literal for int()" in plain.output
+    assert "Traceback" not in plain.output
+    debug = pyinfra("-i", "127.0.0.2", "deploy.py", "--debug", cwd=root)
+    assert debug.returncode == 1
+    assert "Traceback" in debug.output
+    assert 'deploy.py", line 4, in app_port' in debug.output
 
 
 def test_usage_config_options(pyinfra, public_dir, deploy_dir):
