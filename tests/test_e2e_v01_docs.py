@@ -240,6 +240,9 @@ def test_usage_debug_data_with_and_without_deploy(pyinfra, deploy_dir, tmp_path)
         data = json.loads(result.stdout)
         assert data["web1.invalid"]["data"]["app_port"] == {"value": 80, "source": "web_servers"}
         assert data["web2.invalid"]["data"]["port_override"]["source"] == "host"
+    override = pyinfra("-i", "inventory.py", "--debug-data", "--data", "use_cache=False", cwd=root)
+    assert override.returncode == 0, override.output
+    assert json.loads(override.stdout)["web1.invalid"]["data"]["use_cache"]["value"] is False
 
 
 def test_usage_facts_help_version(pyinfra):
