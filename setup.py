@@ -7,6 +7,6 @@ setup(
     packages=find_packages(include=["pyinfra", "pyinfra.*"]),
     python_requires=">=3.9",
     install_requires=["paramiko>=3", "gevent>=22", "jinja2>=3", "click>=8", "colorama>=0.4"],
-    extras_require={"test": ["pytest>=7", "ruff", "hypothesis"]},
+    extras_require={"test": ["pytest>=7", "ruff", "hypothesis", "requests"]},
     entry_points={"console_scripts": ["pyinfra=pyinfra.cli:cli"]},
 )

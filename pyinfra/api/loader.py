@@ -65,7 +65,10 @@ def exec_code(code, path: str, namespace: dict[str, Any]) -> dict[str, Any]:
     except SystemExit as error:
         raise DeployFileError(f"the file called exit({error.code})", path) from None
     except Exception as error:
-        raise user_error(error, path) from None
+        wrapped = user_error(error, path)
+        # Keep the user's exception as the cause: --debug shows its traceback, which
+        # reaches the line of the user's file that raised.
+        raise wrapped from wrapped.__cause__
     finally:
         if added:
             sys.path.remove(directory)

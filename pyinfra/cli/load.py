@@ -129,7 +129,11 @@ def load_group_data(directory: str, groups) -> dict[str, dict]:
 
 
 def parse_value(text: str):
-    """A value from the command line: JSON where it is valid JSON, else the string."""
+    """A value from the command line: JSON where it is valid JSON, else the string.
+    `True` and `False` are booleans too, as 0.1 read them: `present=False` must not be
+    the (true) string "False"."""
+    if text in ("True", "False"):
+        return text == "True"
     try:
         return json.loads(text)
     except ValueError:

@@ -143,10 +143,30 @@ def parse_run(run: str, words: list[str]):
         if sep and re.match(r"^[a-z_][a-z0-9_]*$", key):
             kwargs[key] = parse_value(value)
         else:
+            refuse_v01_argstring(run, word)
             if kwargs:
                 raise UsageError(f"--run {run}: positional argument {word!r} after key=value ones")
             args.append(parse_value(word))
     return operation, args, kwargs
+
+
+def refuse_v01_argstring(run: str, word: str) -> None:
+    """0.1 took ARGS as one comma-separated word (`fred,home=/home/fred`, `[a,b]` for a
+    list). Read as one value it would silently name a user or a path `fred,home=...`;
+    stop with the spelling this version reads instead."""
+    if not isinstance(parse_value(word), str):
+        return  # JSON: a list or dict of this version's spelling
+    if re.search(r",\s*[a-z_][a-z0-9_]*=", word):
+        spelled = " ".join(part.strip() for part in word.split(","))
+        raise UsageError(
+            f"--run {run}: {word!r} is 0.1's comma-separated ARGS; give each argument as its "
+            f"own word: --run {run} {spelled}"
+        )
+    if word.startswith("[") and word.endswith("]"):
+        items = [item.strip() for item in word[1:-1].split(",") if item.strip()]
+        raise UsageError(
+            f"--run {run}: {word!r} is not a JSON list; write lists as JSON: '{json.dumps(items)}'"
+        )
 
 
 def build_one(state: State, operation, args: list, kwargs: dict) -> None:
