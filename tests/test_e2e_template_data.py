@@ -61,3 +61,37 @@ def test_defined_default_and_python_none_keep_working(pyinfra, deploy_dir, tmp_p
     assert result.returncode == 0, result.output
     assert (tmp_path / "app.conf").read_text() == "port = 8080\nworkers = 4\nname = app\n"
     assert (tmp_path / "none").read_text() == "None\n"
+
+
+def test_put_and_template_into_a_missing_directory(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir(
+        {
+            "files/app.conf": "listen 80\n",
+            "templates/motd.jn2": "hello {{ host.name }}\n",
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.put('files/app.conf', '{tmp_path}/new/etc/app.conf', mode=640)
+            files.template('templates/motd.jn2', '{tmp_path}/new/motd/motd')
+            """,
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert (tmp_path / "new/etc/app.conf").read_text() == "listen 80\n"
+    assert (tmp_path / "new/motd/motd").read_text() == "hello 127.0.0.2\n"
+    again = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert again.returncode == 0 and " 0 changed" in again.output, again.output
+
+    strict = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.put('files/app.conf', '{tmp_path}/other/app.conf', create_remote_dir=False)
+            """,
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=strict)
+    assert result.returncode == 1, result.output
+    # The host's own words (dash: "Directory nonexistent"; bash: "No such file...").
+    assert "nonexistent" in result.output or "No such file" in result.output, result.output
+    assert not (tmp_path / "other").exists()

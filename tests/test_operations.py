@@ -192,8 +192,13 @@ SIGNATURES = {
     "files.line": "(name, line, present=True, replace=None, flags=None)",
     "files.replace": "(name, match, replace, flags=None)",
     "files.sync": "(source, destination, user=None, group=None, mode=None, delete=False)",
-    "files.put": "(local_filename, remote_filename, user=None, group=None, mode=None, add_deploy_dir=True)",
-    "files.template": "(template_filename, remote_filename, user=None, group=None, mode=None, **data)",
+    "files.put": (
+        "(local_filename, remote_filename, user=None, group=None, mode=None, add_deploy_dir=True,"
+        " create_remote_dir=True)"
+    ),
+    "files.template": (
+        "(template_filename, remote_filename, user=None, group=None, mode=None, create_remote_dir=True, **data)"
+    ),
     "files.link": "(name, target=None, present=True, user=None, group=None, symbolic=True)",
     "files.file": "(name, present=True, user=None, group=None, mode=None, touch=False, permissions=None)",
     "files.directory": "(name, present=True, user=None, group=None, mode=None, recursive=False)",

@@ -87,9 +87,13 @@ def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=No
     yield f"mv -f {path_arg(temp)} {path_arg(remote)}"
 
 
-def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, group=None, mode=None):
+def upload_commands(
+    host, src: str | bytes, sha1: str, remote: str, user=None, group=None, mode=None, create_remote_dir=False
+):
     """Put `src` (local path or bytes, whose SHA1 is `sha1`) at `remote` atomically,
-    skipping the upload when the remote content is already the same."""
+    skipping the upload when the remote content is already the same. With
+    `create_remote_dir`, a missing parent directory is made first (`mkdir -p`: nothing
+    when it exists)."""
     remote_sha1 = host.fact.sha1_file(remote)
     if remote_sha1 == sha1:
         if user or group or mode:
@@ -103,6 +107,9 @@ def upload_commands(host, src: str | bytes, sha1: str, remote: str, user=None, g
     if info is False:
         raise OperationError(f"{remote} exists and is not a file")
 
+    parent = posixpath.dirname(remote.rstrip("/"))
+    if info is None and create_remote_dir and parent not in ("", "/", "."):
+        yield f"mkdir -p {path_arg(parent)}"
     temp = temp_path(remote, sha1[:12])
     yield FileUploadCommand(src, temp)
     yield from move_into_place(temp, remote, info, user, group, mode)

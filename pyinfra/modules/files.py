@@ -164,7 +164,17 @@ def line(state, host, name, line, present=True, replace=None, flags=None):
 
 
 @operation
-def put(state, host, local_filename, remote_filename, user=None, group=None, mode=None, add_deploy_dir=True):
+def put(
+    state,
+    host,
+    local_filename,
+    remote_filename,
+    user=None,
+    group=None,
+    mode=None,
+    add_deploy_dir=True,
+    create_remote_dir=True,
+):
     """Upload a local file to the host, atomically; nothing when the content is the same.
 
     + local_filename: local path (relative paths are in the deploy directory), or a
@@ -174,6 +184,8 @@ def put(state, host, local_filename, remote_filename, user=None, group=None, mod
     + group: group to own the file
     + mode: permissions as octal digits: 644, '644' or '0644'
     + add_deploy_dir: resolve a relative ``local_filename`` against the deploy directory
+    + create_remote_dir: make the file's missing parent directories (as the operation's
+      user; ``user``/``group``/``mode`` apply to the file only); False fails instead, as 0.1
     """
     mode = parse_mode(mode)
     if hasattr(local_filename, "read"):
@@ -185,11 +197,21 @@ def put(state, host, local_filename, remote_filename, user=None, group=None, mod
         if not os.path.isfile(src):
             raise OperationError(f"local file not found: {src}")
         sha1 = sha1_of(src)
-    yield from upload_commands(host, src, sha1, remote_filename, user, group, mode)
+    yield from upload_commands(host, src, sha1, remote_filename, user, group, mode, create_remote_dir)
 
 
 @operation
-def template(state, host, template_filename, remote_filename, user=None, group=None, mode=None, **data):
+def template(
+    state,
+    host,
+    template_filename,
+    remote_filename,
+    user=None,
+    group=None,
+    mode=None,
+    create_remote_dir=True,
+    **data,
+):
     """Render a jinja2 template for this host and upload the result like files.put.
 
     + template_filename: local template (relative paths are in the deploy directory,
@@ -198,6 +220,7 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
     + user: user to own the file
     + group: group to own the file
     + mode: permissions as octal digits: 644, '644' or '0644'
+    + create_remote_dir: make the file's missing parent directories, as ``files.put``
     + data: further keyword arguments, available in the template by name
 
     The template also sees ``host``, ``inventory`` and ``data`` (the host's data). An
@@ -224,9 +247,8 @@ def template(state, host, template_filename, remote_filename, user=None, group=N
         where = f"{path}, line {line}" if line else path
         raise OperationError(f"template {where}: {error}") from None
     content = text.encode()
-    yield from upload_commands(
-        host, content, hashlib.sha1(content).hexdigest(), remote_filename, user, group, mode
-    )
+    sha1 = hashlib.sha1(content).hexdigest()
+    yield from upload_commands(host, content, sha1, remote_filename, user, group, mode, create_remote_dir)
 
 
 @functools.lru_cache(maxsize=64)
