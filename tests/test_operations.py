@@ -197,7 +197,8 @@ SIGNATURES = {
         " create_remote_dir=True)"
     ),
     "files.template": (
-        "(template_filename, remote_filename, user=None, group=None, mode=None, create_remote_dir=True, **data)"
+        "(template_filename, remote_filename, user=None, group=None, mode=None,"
+        " create_remote_dir=True, **data)"
     ),
     "files.link": "(name, target=None, present=True, user=None, group=None, symbolic=True)",
     "files.file": "(name, present=True, user=None, group=None, mode=None, touch=False, permissions=None)",
