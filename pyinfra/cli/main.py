@@ -71,6 +71,7 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--key", help="SSH private key file (sets ssh_key).")
 @click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
 @click.option("--password", help="SSH password (sets ssh_password).")
+@click.option("--ssh-config", help="ssh_config file instead of ~/.ssh/config (sets ssh_config_file).")
 @click.option("--sudo", is_flag=True, default=None, help="Run operations with sudo.")
 @click.option("--sudo-user", help="Run operations with sudo as this user.")
 @click.option("--su-user", help="Run operations through su as this user.")
@@ -109,6 +110,7 @@ def cli(
     key,
     key_password,
     password,
+    ssh_config,
     sudo,
     sudo_user,
     su_user,
@@ -140,6 +142,7 @@ def cli(
         ("ssh_key", key),
         ("ssh_key_password", key_password),
         ("ssh_password", password),
+        ("ssh_config_file", ssh_config),
         ("sudo_password", sudo_password),
     ):
         if value is not None:
