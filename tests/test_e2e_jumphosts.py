@@ -179,6 +179,10 @@ def test_two_hop_chain_from_data(pyinfra, deploy_dir, private_network, sshd, tmp
 
 def test_proxycommand(pyinfra, deploy_dir, private_network, sshd, tmp_path, home):
     key = home / ".ssh" / "id_ed25519"
+    proxy = (
+        f"ssh -F /dev/null -i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+        f" -o LogLevel=ERROR -p %p -W %h:%p {JUMP2}@127.0.13.1"
+    )
     config(
         home,
         f"""
@@ -186,7 +190,7 @@ def test_proxycommand(pyinfra, deploy_dir, private_network, sshd, tmp_path, home
             HostName 127.0.13.7
             User root
             Port {sshd.port}
-            ProxyCommand ssh -F /dev/null -i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p %p -W %h:%p {JUMP2}@127.0.13.1
+            ProxyCommand {proxy}
     """,
     )
     root = deploy_dir({"inventory.py": "HOSTS = ['app']\n", "deploy.py": deploy(tmp_path)})
