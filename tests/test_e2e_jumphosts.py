@@ -197,3 +197,63 @@ def test_proxycommand(pyinfra, deploy_dir, private_network, sshd, tmp_path, home
     result = pyinfra("inventory.py", "deploy.py", cwd=root, port=False, env={"HOME": str(home)})
     assert result.returncode == 0, result.output
     assert reached(tmp_path, "app") == "127.0.13.7"
+
+
+def test_agent_key_and_encrypted_key_on_the_hop(pyinfra, deploy_dir, private_network, sshd, tmp_path, home):
+    """No key on disk for the target: the agent's; the bastion's key is encrypted and
+    ssh_key_password opens it."""
+    (home / ".ssh" / "id_ed25519").unlink()
+    (home / "keys").mkdir()
+    locked = home / "keys" / "locked"
+    shutil.copy(sshd.client_key, locked)
+    locked.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-p", "-q", "-N", "hop-s3cret", "-f", str(locked)], check=True)
+    config(
+        home,
+        f"""
+        Host bastion
+            HostName 127.0.13.1
+            User {JUMP2}
+            IdentityFile ~/keys/locked
+        Host db-*
+            ProxyJump bastion
+            User root
+        Host db-8
+            HostName 127.0.13.8
+        Host *
+            Port {sshd.port}
+    """,
+    )
+    root = deploy_dir(
+        {
+            "inventory.py": "HOSTS = [('db-8', {'ssh_key_password': 'hop-s3cret'})]\n",
+            "deploy.py": deploy(tmp_path),
+        }
+    )
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        env = {"HOME": str(home), "SSH_AUTH_SOCK": str(socket_path)}
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            subprocess.run(["sleep", "0.05"])
+        # no agent key yet: the target refuses (the encrypted key is the bastion's only)
+        result = pyinfra("inventory.py", "deploy.py", cwd=root, port=False, env=env)
+        assert result.returncode == 1
+        assert "authentication failed for root@db-8" in result.output, result.output
+        subprocess.run(
+            ["ssh-add", "-q", sshd.client_key],
+            check=True,
+            env={"SSH_AUTH_SOCK": str(socket_path), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+        )
+        result = pyinfra("inventory.py", "deploy.py", cwd=root, port=False, env=env)
+        assert result.returncode == 0, result.output
+        assert reached(tmp_path, "db-8") == "127.0.13.8"
+        assert "hop-s3cret" not in result.output
+    finally:
+        agent.terminate()
+        agent.wait()
