@@ -1,10 +1,14 @@
 """Host keys: StrictHostKeyChecking accept-new (default), yes and no, from data or
-ssh_config; hashed and [host]:port entries; global known_hosts; jump hosts too."""
+ssh_config; hashed and [host]:port entries; global known_hosts; jump hosts too. And
+connect retries for hosts that refuse while they boot."""
 
 import shutil
 import subprocess
+import threading
+import time
 
 import pytest
+from netrules import reject_rule, remove_rule, rules
 
 
 @pytest.fixture
@@ -108,3 +112,31 @@ def test_changed_key_of_a_jump_host(pyinfra, deploy_dir, sshd, tmp_path, home):
         f"[127.0.14.4]:{sshd.port} has CHANGED"
     ) in result.output, result.output
     assert f"{known}:1" in result.output
+
+
+def test_connect_retries_wait_for_a_booting_host(pyinfra, deploy_dir, sshd, tmp_path, home):
+    """127.0.14.9 refuses connections for ~2s (an iptables rule removed meanwhile)."""
+    spec = reject_rule("127.0.14.9", sshd.port, "pyinfra-sshcfg-retries")
+    root = inventory(deploy_dir, tmp_path, ["127.0.14.9"])
+    with rules([spec]):
+        result = pyinfra("inventory.py", "deploy.py", cwd=root, env={"HOME": str(home)})
+        assert result.returncode == 1
+        assert "Connection refused" in result.output
+        assert "attempts" not in result.output
+        result = pyinfra(
+            "inventory.py", "deploy.py", "--connect-retries", "1", cwd=root, env={"HOME": str(home)}
+        )
+        assert result.returncode == 1
+        assert "Connection refused (after 2 attempts)" in result.output, result.output
+        timer = threading.Timer(2.0, remove_rule, [spec])
+        timer.start()
+        try:
+            started = time.monotonic()
+            result = pyinfra(
+                "inventory.py", "deploy.py", "--connect-retries", "6", cwd=root, env={"HOME": str(home)}
+            )
+        finally:
+            timer.join()
+    assert result.returncode == 0, result.output
+    assert (tmp_path / "ran-127.0.14.9").exists()
+    assert time.monotonic() - started < 15

@@ -11,24 +11,11 @@ import subprocess
 import textwrap
 
 import pytest
+from netrules import reject_rule, rules
 
 JUMP1 = "pyinfra-t-jump1"
 JUMP2 = "pyinfra-t-jump2"
 RULE_TAG = "pyinfra-sshcfg-jumphosts"
-
-
-def _ensure_iptables():
-    if shutil.which("iptables"):
-        return
-    subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-    result = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "iptables"],
-        capture_output=True,
-        text=True,
-        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-    )
-    if not shutil.which("iptables"):
-        raise RuntimeError(f"installing iptables failed: {result.stdout}{result.stderr}")
 
 
 def _ensure_user(name):
@@ -43,49 +30,19 @@ def _ensure_user(name):
 
 @pytest.fixture(scope="module")
 def private_network(sshd):
-    _ensure_iptables()
-    rules = [
-        ["-d", "127.0.13.2", "!", "--uid-owner", str(_ensure_user(JUMP1))],
+    jump1, jump2 = _ensure_user(JUMP1), _ensure_user(JUMP2)
+    with rules(
         [
-            "-m",
-            "iprange",
-            "--dst-range",
-            "127.0.13.3-127.0.13.9",
-            "!",
-            "--uid-owner",
-            str(_ensure_user(JUMP2)),
-        ],
-    ]
-    made = []
-    try:
-        for rule in rules:
-            # iprange is a match module of its own; owner's negation comes after -m owner
-            head, owner = rule[:-3], rule[-3:]
-            spec = [
-                "OUTPUT",
-                "-p",
-                "tcp",
-                *head,
-                "--dport",
-                str(sshd.port),
-                "-m",
-                "owner",
-                *owner,
-                "-m",
-                "comment",
-                "--comment",
+            reject_rule("127.0.13.2", sshd.port, RULE_TAG, ["-m", "owner", "!", "--uid-owner", str(jump1)]),
+            reject_rule(
+                ["-m", "iprange", "--dst-range", "127.0.13.3-127.0.13.9"],
+                sshd.port,
                 RULE_TAG,
-                "-j",
-                "REJECT",
-                "--reject-with",
-                "tcp-reset",
-            ]
-            subprocess.run(["iptables", "-A", *spec], check=True)
-            made.append(spec)
+                ["-m", "owner", "!", "--uid-owner", str(jump2)],
+            ),
+        ]
+    ):
         yield
-    finally:
-        for spec in made:
-            subprocess.run(["iptables", "-D", *spec])
 
 
 @pytest.fixture

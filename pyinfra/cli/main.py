@@ -72,6 +72,11 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
 @click.option("--password", help="SSH password (sets ssh_password).")
 @click.option("--ssh-config", help="ssh_config file instead of ~/.ssh/config (sets ssh_config_file).")
+@click.option(
+    "--connect-retries",
+    type=click.IntRange(min=0),
+    help="Connect again N times to hosts that refuse or time out (sets ssh_connect_retries).",
+)
 @click.option("--sudo", is_flag=True, default=None, help="Run operations with sudo.")
 @click.option("--sudo-user", help="Run operations with sudo as this user.")
 @click.option("--su-user", help="Run operations through su as this user.")
@@ -111,6 +116,7 @@ def cli(
     key_password,
     password,
     ssh_config,
+    connect_retries,
     sudo,
     sudo_user,
     su_user,
@@ -143,6 +149,7 @@ def cli(
         ("ssh_key_password", key_password),
         ("ssh_password", password),
         ("ssh_config_file", ssh_config),
+        ("ssh_connect_retries", connect_retries),
         ("sudo_password", sudo_password),
     ):
         if value is not None:

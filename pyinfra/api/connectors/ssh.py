@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import random
 import time
 import uuid
 
@@ -15,7 +16,7 @@ import paramiko
 from pyinfra.api.command import FileUploadCommand, wrap_command, write_file_command
 from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script, reporting_pid
 from pyinfra.api.connectors.sshexec import ChannelRunner
-from pyinfra.api.connectors.sshlogin import POOL, Secrets, open_client, open_socket
+from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
 from pyinfra.api.connectors.sshtarget import Endpoint, config_files, resolve
 from pyinfra.api.exceptions import ConnectError
@@ -61,9 +62,33 @@ class SSHConnector(ChannelRunner, Connector):
         )
 
     def connect(self) -> None:
+        """Log in; a host that does not answer (refused, timed out) is tried again
+        `ssh_connect_retries` more times, after a short randomised pause."""
         endpoint = self._settings()
         data = self.host.data
         secrets = Secrets(password=data.ssh_password, key_password=data.ssh_key_password)
+        try:
+            retries = int(data.ssh_connect_retries or 0)
+        except (TypeError, ValueError):
+            raise ConnectError(
+                f"ssh_connect_retries must be a number, not {data.ssh_connect_retries!r}"
+            ) from None
+        attempt = 0
+        while True:
+            try:
+                self._login(endpoint, secrets)
+                return
+            except Unreachable as error:
+                if attempt >= retries:
+                    if attempt:
+                        raise ConnectError(f"{error} (after {attempt + 1} attempts)") from None
+                    raise
+                attempt += 1
+                pause = random.uniform(0.5, 1.0) * min(2 ** (attempt - 1), 8)
+                logger.debug("[%s] %s; trying again in %.1fs", self.host.name, error, pause)
+                time.sleep(pause)
+
+    def _login(self, endpoint: Endpoint, secrets: Secrets) -> None:
         timeout = self.config.TIMEOUT
         sock = open_socket(endpoint, secrets, timeout, POOL)
         try:

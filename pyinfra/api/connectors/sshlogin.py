@@ -19,6 +19,11 @@ from pyinfra.api.exceptions import ConnectError
 logger = logging.getLogger("pyinfra")
 
 
+class Unreachable(ConnectError):
+    """Nothing answered (refused, timed out, no banner): worth trying again while a
+    host boots, unlike a refused login or host key."""
+
+
 @dataclass
 class Secrets:
     password: str | None = None  # the target's login password (not the hops')
@@ -61,7 +66,7 @@ def open_client(
     if sock is not None:
         settings["sock"] = sock
     try:
-        with gevent.Timeout(timeout, ConnectError(f"no SSH answer within {timeout:g}s ({where})")):
+        with gevent.Timeout(timeout, Unreachable(f"no SSH answer within {timeout:g}s ({where})")):
             client.connect(**settings)
     except ConnectError:
         client.close()
@@ -77,11 +82,11 @@ def open_client(
         raise ConnectError(f"the key for {where} is encrypted: give ssh_key_password") from None
     except (socket.timeout, TimeoutError):
         client.close()
-        raise ConnectError(f"no SSH answer within {timeout:g}s ({where})") from None
+        raise Unreachable(f"no SSH answer within {timeout:g}s ({where})") from None
     except paramiko.ssh_exception.NoValidConnectionsError as error:
         client.close()
         reasons = {e.strerror or str(e) for e in error.errors.values()}
-        raise ConnectError(f"cannot connect to {where}: {', '.join(sorted(reasons))}") from None
+        raise Unreachable(f"cannot connect to {where}: {', '.join(sorted(reasons))}") from None
     except (OSError, paramiko.SSHException, EOFError) as error:
         client.close()
         if "No authentication methods" in str(error):
@@ -90,9 +95,9 @@ def open_client(
                 "to offer (no ssh_key, IdentityFile, agent key or default key)"
             ) from None
         if "protocol banner" in str(error):  # paramiko's own banner timeout
-            raise ConnectError(f"no SSH answer within {timeout:g}s ({where})") from None
+            raise Unreachable(f"no SSH answer within {timeout:g}s ({where})") from None
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise ConnectError(f"cannot connect to {where}: {reason}") from None
+        raise Unreachable(f"cannot connect to {where}: {reason}") from None
     interval = endpoint.alive_interval if endpoint.alive_interval is not None else 30
     if interval:
         client.get_transport().set_keepalive(interval)
@@ -189,7 +194,9 @@ def open_socket(endpoint: Endpoint, secrets: Secrets, timeout: float, pool: Jump
     try:
         client = pool.acquire(hop, secrets, timeout)
     except ConnectError as error:
-        raise ConnectError(f"cannot reach {endpoint.name} through {hop.label}: {error}") from None
+        # Unreachable stays Unreachable: a bastion that is booting is worth a retry too.
+        kind = Unreachable if isinstance(error, Unreachable) else ConnectError
+        raise kind(f"cannot reach {endpoint.name} through {hop.label}: {error}") from None
     try:
         return client.get_transport().open_channel(
             "direct-tcpip", (endpoint.hostname, endpoint.port), ("127.0.0.1", 0), timeout=timeout
