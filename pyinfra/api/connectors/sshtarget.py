@@ -119,7 +119,6 @@ def resolve(
         endpoint.key_files = [os.path.expanduser(str(key))]
         if not os.path.isfile(endpoint.key_files[0]):
             raise ConnectError(f"ssh_key file not found: {endpoint.key_files[0]}")
-        endpoint.identities_only = True
     else:
         endpoint.key_files = [tokens(path) for path in config.get("identityfile", [])]
         endpoint.identities_only = bool(config.flag("identitiesonly"))
