@@ -302,14 +302,19 @@ class SSHConnector(ChannelRunner, Connector):
                 return False
             if not self._answers():
                 self.connected = False
-                silence = SILENT_TIMEOUTS * interval
+                silence = self._silent_timeouts() * interval
                 raise ConnectError(f"{self.host.name} stopped answering (no reply within {silence:g}s)")
+
+    def _silent_timeouts(self) -> int:
+        """ssh_config's ServerAliveCountMax for the host, else SILENT_TIMEOUTS."""
+        count = self._endpoint.alive_count if self._endpoint else None
+        return count if count and count > 0 else SILENT_TIMEOUTS
 
     def _answers(self) -> bool:
         """True when the server answers a keepalive within SILENT_TIMEOUTS x TIMEOUT.
         One is sent every TIMEOUT; a reply to any of them counts (they come in order)."""
         transport = self.client.get_transport() if self.client else None
-        for _ in range(SILENT_TIMEOUTS):
+        for _ in range(self._silent_timeouts()):
             if transport is None or not transport.is_active():
                 return False
             with gevent.Timeout(self.config.TIMEOUT, False):
