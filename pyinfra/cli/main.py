@@ -71,6 +71,12 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--key", help="SSH private key file (sets ssh_key).")
 @click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
 @click.option("--password", help="SSH password (sets ssh_password).")
+@click.option("--ssh-config", help="ssh_config file instead of ~/.ssh/config (sets ssh_config_file).")
+@click.option(
+    "--connect-retries",
+    type=click.IntRange(min=0),
+    help="Connect again N times to hosts that refuse or time out (sets ssh_connect_retries).",
+)
 @click.option(
     "--retry",
     "retries",
@@ -120,6 +126,8 @@ def cli(
     key,
     key_password,
     password,
+    ssh_config,
+    connect_retries,
     retries,
     retry_delay,
     sudo,
@@ -153,6 +161,8 @@ def cli(
         ("ssh_key", key),
         ("ssh_key_password", key_password),
         ("ssh_password", password),
+        ("ssh_config_file", ssh_config),
+        ("ssh_connect_retries", connect_retries),
         ("sudo_password", sudo_password),
     ):
         if value is not None:

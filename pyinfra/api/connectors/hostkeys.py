@@ -1,8 +1,13 @@
-"""Host keys, checked like OpenSSH's StrictHostKeyChecking=accept-new against one
-known_hosts file shared by every connection of the process."""
+"""Host keys, checked like OpenSSH's StrictHostKeyChecking (accept-new by default)
+against the user's known_hosts files (the first one records new keys) and the global
+ones (/etc/ssh/ssh_known_hosts), read once and shared by every connection."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import logging
 import os
 import threading
 
@@ -10,6 +15,7 @@ import paramiko
 
 from pyinfra.api.exceptions import ConnectError
 
+logger = logging.getLogger("pyinfra")
 _known_hosts_lock = threading.Lock()
 
 
@@ -17,11 +23,19 @@ class HostKeyChanged(ConnectError):
     pass
 
 
+def fingerprint(key) -> str:
+    """OpenSSH's `SHA256:` form of a key's fingerprint."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def lookup_name(hostname: str, port: int) -> str:
+    return hostname if port == 22 else f"[{hostname}]:{port}"
+
+
 class KnownHosts:
     """One known_hosts file, read once and shared by every connection of the process
-    (re-read when something else changed it), checked like OpenSSH's
-    StrictHostKeyChecking=accept-new: unknown hosts are trusted and remembered; a host
-    whose key differs from the remembered one is refused."""
+    (re-read when something else changed it)."""
 
     _files: dict[str, KnownHosts] = {}
 
@@ -33,52 +47,105 @@ class KnownHosts:
             try:
                 self.keys.load(path)
             except Exception as error:  # a corrupt line: say which file
-                raise ConnectError(f"cannot read known_hosts file {path}: {error}")
+                raise ConnectError(f"cannot read known_hosts file {path}: {error}") from None
             self.mtime = os.path.getmtime(path)
 
     @classmethod
     def get(cls, path: str) -> KnownHosts:
-        with _known_hosts_lock:
-            known = cls._files.get(path)
-            current = os.path.getmtime(path) if os.path.exists(path) else None
-            if known is None or known.mtime != current:
-                known = cls._files[path] = KnownHosts(path)
-            return known
+        known = cls._files.get(path)
+        current = os.path.getmtime(path) if os.path.exists(path) else None
+        if known is None or known.mtime != current:
+            known = cls._files[path] = KnownHosts(path)
+        return known
 
-    def check(self, hostname: str, key) -> None:
-        with _known_hosts_lock:
-            remembered = self.keys.lookup(hostname)
-            if remembered is None:
-                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-                with open(self.path, "a") as handle:
-                    handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-                self.mtime = os.path.getmtime(self.path)
-                self.keys.add(hostname, key.get_name(), key)
-                return
-            same_type = remembered.get(key.get_name())
-            if same_type == key:
-                return
-            expected = same_type or next(iter(remembered.values()))
-            raise paramiko.BadHostKeyException(hostname, key, expected)
+    def add(self, hostname: str, key) -> None:
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        with open(self.path, "a") as handle:
+            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        self.mtime = os.path.getmtime(self.path)
+        self.keys.add(hostname, key.get_name(), key)
 
 
 class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
     """The client holds no keys of its own, so paramiko asks here for every host."""
 
-    def __init__(self, known: KnownHosts):
-        self.known = known
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
 
     def missing_host_key(self, client, hostname, key):
-        self.known.check(hostname, key)
+        endpoint = self.endpoint
+        lookup = lookup_name(endpoint.hostname, endpoint.port)
+        with _known_hosts_lock:
+            files = [KnownHosts.get(path) for path in endpoint.known_hosts + endpoint.global_known_hosts]
+            remembered = {}
+            for known in files:
+                for name, value in (known.keys.lookup(lookup) or {}).items():
+                    remembered.setdefault(name, value)
+            if not remembered:
+                if endpoint.strict == "yes":
+                    raise ConnectError(refusal_message(endpoint, key, changed=False))
+                if endpoint.known_hosts:
+                    KnownHosts.get(endpoint.known_hosts[0]).add(lookup, key)
+                return
+            if remembered.get(key.get_name()) == key:
+                return
+            if endpoint.strict == "no":
+                logger.warning("host key of %s has changed (StrictHostKeyChecking no): connecting", lookup)
+                return
+            expected = remembered.get(key.get_name()) or next(iter(remembered.values()))
+            raise paramiko.BadHostKeyException(lookup, key, expected)
 
 
-def known_hosts_line(path: str, lookup: str) -> str:
-    """Where a host's remembered key is, for the changed-key message."""
-    try:
-        with open(path) as handle:
-            for number, line in enumerate(handle, 1):
-                if line.split(" ", 1)[0].split(",").count(lookup):
-                    return f"{path}:{number}"
-    except OSError:
-        pass
-    return path
+def host_key_policy(endpoint) -> KnownHostsPolicy:
+    return KnownHostsPolicy(endpoint)
+
+
+def refusal_message(endpoint, key, changed: bool) -> str:
+    """Names the host, the key type, its SHA256 fingerprint and where to fix it."""
+    lookup = lookup_name(endpoint.hostname, endpoint.port)
+    offered = f"{key.get_name()} key {fingerprint(key)}"
+    if changed:
+        paths = endpoint.known_hosts + endpoint.global_known_hosts
+        return (
+            f"host key of {lookup} has CHANGED (offered {offered}); refusing to connect. If the "
+            f"change is expected, remove the old key at {known_hosts_line(paths, lookup)}"
+        )
+    where = endpoint.known_hosts[0] if endpoint.known_hosts else "a known_hosts file"
+    return (
+        f"host key of {lookup} is not known (offered {offered}) and StrictHostKeyChecking is "
+        f"yes; refusing to connect. Add it to {where} (ssh-keyscan -p {endpoint.port} "
+        f"{endpoint.hostname}) if it is the right one"
+    )
+
+
+def _names_match(field: str, lookup: str) -> bool:
+    for entry in field.split(","):
+        if entry.startswith("|1|"):
+            try:
+                salt, digest = (base64.b64decode(part) for part in entry[3:].split("|"))
+            except ValueError:
+                continue
+            mine = hmac.new(salt, lookup.encode(), hashlib.sha1).digest()
+            if hmac.compare_digest(mine, digest):
+                return True
+        elif entry == lookup:
+            return True
+    return False
+
+
+def known_hosts_line(paths, lookup: str) -> str:
+    """`file:line` of a host's remembered key (hashed entries too), for the message."""
+    if isinstance(paths, str):
+        paths = [paths]
+    for path in paths:
+        try:
+            with open(path) as handle:
+                for number, line in enumerate(handle, 1):
+                    fields = line.split()
+                    if fields and fields[0].startswith("@"):
+                        fields = fields[1:]
+                    if fields and _names_match(fields[0], lookup):
+                        return f"{path}:{number}"
+        except OSError:
+            continue
+    return paths[0] if paths else "known_hosts"

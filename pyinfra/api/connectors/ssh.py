@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import socket
+import random
 import time
 import uuid
 
@@ -15,9 +15,10 @@ import paramiko
 
 from pyinfra.api.command import FileUploadCommand, wrap_command, write_file_command
 from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script, reporting_pid
-from pyinfra.api.connectors.hostkeys import HostKeyChanged, KnownHosts, KnownHostsPolicy, known_hosts_line
 from pyinfra.api.connectors.sshexec import ChannelRunner
+from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
+from pyinfra.api.connectors.sshtarget import Endpoint, config_files, resolve
 from pyinfra.api.exceptions import ConnectError
 
 logger = logging.getLogger("pyinfra")
@@ -39,83 +40,71 @@ class SSHConnector(ChannelRunner, Connector):
         self._shell_uploads = True
         # Commands in flight on their own exec channels: [identity, reported pid].
         self._channels: list[list] = []
+        self._endpoint: Endpoint | None = None
+        self._sock = None
 
     # -- connecting ---------------------------------------------------------------
 
-    def _settings(self) -> dict:
+    def _settings(self) -> Endpoint:
+        """The target's login: inventory data and CLI flags, then ssh_config, then the
+        defaults (sshtarget.resolve)."""
         data = self.host.data
-        hostname = data.ssh_hostname or self.host.name
-        port = int(data.ssh_port or 22)
-        kwargs = {
-            "hostname": hostname,
-            "port": port,
-            "username": data.ssh_user or _current_user(),
-            "timeout": self.config.TIMEOUT,
-            "banner_timeout": self.config.TIMEOUT,
-            "auth_timeout": self.config.TIMEOUT,
-            "allow_agent": True,
-            "look_for_keys": True,
-        }
-        if data.ssh_key:
-            kwargs["key_filename"] = os.path.expanduser(data.ssh_key)
-            if not os.path.isfile(kwargs["key_filename"]):
-                raise ConnectError(f"ssh_key file not found: {kwargs['key_filename']}")
-            kwargs["look_for_keys"] = False
-        if data.ssh_key_password:
-            kwargs["passphrase"] = data.ssh_key_password
-        if data.ssh_password:
-            kwargs["password"] = data.ssh_password
-        return kwargs
-
-    def known_hosts_file(self) -> str:
-        path = self.host.data.ssh_known_hosts_file or "~/.ssh/known_hosts"
-        return os.path.expanduser(path)
+        return resolve(
+            self.host.name,
+            config_files(data),
+            hostname=data.ssh_hostname or None,
+            user=data.ssh_user or None,
+            port=int(data.ssh_port) if data.ssh_port else None,
+            key=data.ssh_key or None,
+            proxy_jump=data.ssh_proxy_jump or None,
+            strict=data.ssh_strict_host_key_checking or None,
+            known_hosts=data.ssh_known_hosts_file or None,
+        )
 
     def connect(self) -> None:
-        settings = self._settings()
-        where = f"{settings['username']}@{settings['hostname']}:{settings['port']}"
-        known_hosts = self.known_hosts_file()
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(KnownHostsPolicy(KnownHosts.get(known_hosts)))
-        timeout = self.config.TIMEOUT
+        """Log in; a host that does not answer (refused, timed out) is tried again
+        `ssh_connect_retries` more times, after a short randomised pause."""
+        endpoint = self._settings()
+        data = self.host.data
+        secrets = Secrets(password=data.ssh_password, key_password=data.ssh_key_password)
         try:
-            with gevent.Timeout(timeout, ConnectError(f"no SSH answer within {timeout}s ({where})")):
-                client.connect(**settings)
+            retries = int(data.ssh_connect_retries or 0)
+        except (TypeError, ValueError):
+            raise ConnectError(
+                f"ssh_connect_retries must be a number, not {data.ssh_connect_retries!r}"
+            ) from None
+        attempt = 0
+        while True:
+            try:
+                self._login(endpoint, secrets)
+                return
+            except Unreachable as error:
+                if attempt >= retries:
+                    if attempt:
+                        raise ConnectError(f"{error} (after {attempt + 1} attempts)") from None
+                    raise
+                attempt += 1
+                pause = random.uniform(0.5, 1.0) * min(2 ** (attempt - 1), 8)
+                logger.debug("[%s] %s; trying again in %.1fs", self.host.name, error, pause)
+                time.sleep(pause)
+
+    def _login(self, endpoint: Endpoint, secrets: Secrets) -> None:
+        timeout = self.config.TIMEOUT
+        sock = open_socket(endpoint, secrets, timeout, POOL)
+        try:
+            client = open_client(endpoint, secrets, timeout, sock=sock)
         except ConnectError:
-            client.close()
+            self._release_jump(endpoint, sock)
             raise
-        except paramiko.BadHostKeyException as error:
-            client.close()
-            port = settings["port"]
-            lookup = settings["hostname"] if port == 22 else f"[{settings['hostname']}]:{port}"
-            raise HostKeyChanged(
-                f"host key of {lookup} has CHANGED (got {error.key.get_name()} "
-                f"{error.key.get_fingerprint().hex()}); refusing to connect. If the change "
-                f"is expected, remove the old key at {known_hosts_line(known_hosts, lookup)}"
-            )
-        except paramiko.AuthenticationException as error:
-            client.close()
-            raise ConnectError(f"authentication failed for {where}: {error}")
-        except paramiko.PasswordRequiredException:
-            client.close()
-            raise ConnectError(f"the key for {where} is encrypted: give ssh_key_password")
-        except (socket.timeout, TimeoutError):
-            client.close()
-            raise ConnectError(f"no SSH answer within {timeout}s ({where})")
-        except paramiko.ssh_exception.NoValidConnectionsError as error:
-            client.close()
-            reasons = {e.strerror or str(e) for e in error.errors.values()}
-            raise ConnectError(f"cannot connect to {where}: {', '.join(sorted(reasons))}")
-        except (OSError, paramiko.SSHException, EOFError) as error:
-            client.close()
-            if "protocol banner" in str(error):  # paramiko's own banner timeout
-                raise ConnectError(f"no SSH answer within {timeout}s ({where})")
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-            raise ConnectError(f"cannot connect to {where}: {reason}")
-        transport = client.get_transport()
-        transport.set_keepalive(30)
+        self._endpoint, self._sock = endpoint, sock
         self.client = client
         self.connected = True
+
+    def _release_jump(self, endpoint: Endpoint, sock) -> None:
+        if sock is not None:
+            sock.close()
+        if endpoint.via is not None:
+            POOL.release(endpoint.via)
 
     def prepare(self) -> None:
         """Open the shell facts and commands use unless told otherwise now, while other
@@ -313,14 +302,19 @@ class SSHConnector(ChannelRunner, Connector):
                 return False
             if not self._answers():
                 self.connected = False
-                silence = SILENT_TIMEOUTS * interval
+                silence = self._silent_timeouts() * interval
                 raise ConnectError(f"{self.host.name} stopped answering (no reply within {silence:g}s)")
+
+    def _silent_timeouts(self) -> int:
+        """ssh_config's ServerAliveCountMax for the host, else SILENT_TIMEOUTS."""
+        count = self._endpoint.alive_count if self._endpoint else None
+        return count if count and count > 0 else SILENT_TIMEOUTS
 
     def _answers(self) -> bool:
         """True when the server answers a keepalive within SILENT_TIMEOUTS x TIMEOUT.
         One is sent every TIMEOUT; a reply to any of them counts (they come in order)."""
         transport = self.client.get_transport() if self.client else None
-        for _ in range(SILENT_TIMEOUTS):
+        for _ in range(self._silent_timeouts()):
             if transport is None or not transport.is_active():
                 return False
             with gevent.Timeout(self.config.TIMEOUT, False):
@@ -353,6 +347,7 @@ class SSHConnector(ChannelRunner, Connector):
         if self.client is not None:
             self.client.close()
             self.client = None
+            self._release_jump(self._endpoint, self._sock)
         self.connected = False
 
 
@@ -369,9 +364,3 @@ def _read_small(path: str, limit: int) -> bytes | None:
             return handle.read()
     except OSError:
         return None
-
-
-def _current_user() -> str:
-    import getpass
-
-    return getpass.getuser()
