@@ -28,25 +28,45 @@ CONTROL_BYTES = [b for b in range(0x20) if b != 0x0A] + list(range(0x7F, 0xA0))
 # as UTF-8 (U+009B, U+0085), other UTF-8, plain text.
 PIECES = (
     [bytes([b]) for b in CONTROL_BYTES]
-    + [b"\\", b"\\\\", b"\\x1b", b"\\u009b", b"x", b"u", b"1b", b"[31m", b"]0;t", b"\xc2\x9b", b"\xc2\x85"]
+    + [
+        b"\\",
+        b"\\\\",
+        b"\\x1b",
+        b"\\u009b",
+        b"\\r",
+        b"x",
+        b"u",
+        b"r",
+        b"1b",
+        b"[31m",
+        b"]0;t",
+        b"\xc2\x9b",
+        b"\xc2\x85",
+    ]
     + ["é€".encode(), b"ab", b" "]
 )
 payloads = st.lists(st.lists(st.sampled_from(PIECES), max_size=12).map(b"".join), min_size=1, max_size=8)
 
 # What our own output may contain that is not plain text: the progress line's clear
 # (CR, erase line) and colours (SGR). Nothing else of ESC, BEL, CR or C1 may appear.
+CLEAR_LINE = "\r\x1b[K"
+COLOURS = re.compile("\x1b\\[[0-9;]*m")
 OWN_SEQUENCES = re.compile("\r\x1b\\[K|\x1b\\[[0-9;]*m")
 TERMINAL_ACTS_ON = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def unshown(text: str) -> bytes:
-    """The bytes a shown line stands for: `\\\\` a backslash, `\\xNN` the byte NN,
-    `\\uNNNN` that character in UTF-8; any other backslash is itself."""
+    """The bytes a shown line stands for: `\\\\` a backslash, `\\r` a carriage
+    return, `\\xNN` the byte NN, `\\uNNNN` that character in UTF-8; any other
+    backslash is itself."""
     out = bytearray()
     i = 0
     while i < len(text):
         if text.startswith("\\\\", i):
             out += b"\\"
+            i += 2
+        elif text.startswith("\\r", i):
+            out += b"\r"
             i += 2
         elif re.match(r"\\x[0-9a-f]{2}", text[i : i + 4]):
             out.append(int(text[i + 2 : i + 4], 16))
@@ -104,13 +124,16 @@ def run_on_terminal(sshd, home, args, cwd) -> tuple[int, bytes]:
 
 
 def check_terminal(received: bytes) -> list[str]:
-    """The lines the terminal got, once our own sequences are taken out; fails when
-    anything else a terminal acts on is left."""
+    """The lines as the terminal shows them; fails when anything a terminal acts on,
+    other than our own colours and progress line, reached it."""
     text = received.decode("utf-8", "surrogateescape")
     plain = OWN_SEQUENCES.sub("", text)
     found = TERMINAL_ACTS_ON.search(plain)
-    assert found is None, f"{found.group()!r} reached the terminal: {plain[max(0, found.start() - 60):found.end() + 20]!r}"
-    return plain.split("\n")
+    if found is not None:
+        context = plain[max(0, found.start() - 60) : found.end() + 20]
+        raise AssertionError(f"{found.group()!r} reached the terminal: {context!r}")
+    # The progress line is drawn and cleared (CR, erase line) before the next line.
+    return [COLOURS.sub("", line.split(CLEAR_LINE)[-1]) for line in text.split("\n")]
 
 
 def shown_payloads(lines: list[str], tag: str) -> dict[int, bytes]:
@@ -125,8 +148,14 @@ def shown_payloads(lines: list[str], tag: str) -> dict[int, bytes]:
 
 
 def deploy_printing(tmp: str, lines: list[bytes]) -> None:
-    out = "; ".join(f"printf '{printf(f'O{i}:'.encode() + data + f':{i}END'.encode())}\\n'" for i, data in enumerate(lines))
-    err = "; ".join(f"printf '{printf(f'E{i}:'.encode() + data + f':{i}END'.encode())}\\n' >&2" for i, data in enumerate(lines))
+    out = "; ".join(
+        f"printf '{printf(f'O{i}:'.encode() + data + f':{i}END'.encode())}\\n'"
+        for i, data in enumerate(lines)
+    )
+    err = "; ".join(
+        f"printf '{printf(f'E{i}:'.encode() + data + f':{i}END'.encode())}\\n' >&2"
+        for i, data in enumerate(lines)
+    )
     write_tree(
         tmp,
         {
@@ -162,7 +191,7 @@ def test_remote_output_reaches_the_terminal_as_visible_text(sshd, ssh_home, line
             # The ignored error quotes the error output: shown, never sent (it holds
             # text as decoded for results, so only its safety is checked here).
             assert any("Error (ignored)" in line for line in terminal)
-            assert any(line.startswith("      E0:") for line in terminal), terminal
+            assert any(line.startswith("          E0:") for line in terminal), terminal
             # Our own colours still work.
             assert b"\x1b[1m" in received
 
@@ -177,7 +206,9 @@ def test_fact_json_stays_exact_and_facts_elsewhere_are_shown(sshd, ssh_home, tmp
     for name in names:
         (base / name).write_text("")
     write_tree(tmp_path, {"inventory.py": f"HOSTS = [{HOST!r}]\n"})
-    code, received = run_on_terminal(sshd, ssh_home, ["inventory.py", "--fact", f"find_files:{base}"], tmp_path)
+    code, received = run_on_terminal(
+        sshd, ssh_home, ["inventory.py", "--fact", f"find_files:{base}"], tmp_path
+    )
     assert code == 0, received
     check_terminal(received)
     text = received.decode()

@@ -84,7 +84,7 @@ def show_proposed(state: State, printer: Printer) -> None:
         printer.line("    (no operations)")
     for key in state.op_order:
         meta = state.op_meta[key]
-        printer.line(f"    {printer.style(meta.name, bold=True)}")
+        printer.line("    ", printer.style(meta.name, bold=True))
         for host in state.targets:
             op = state.host_ops[host].get(key)
             if op is None:

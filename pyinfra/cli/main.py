@@ -14,8 +14,8 @@ import gevent
 
 from pyinfra import __version__
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.api.secrets import MaskedStream, register_data
-from pyinfra.cli.output import ErrorLogHandler, Printer
+from pyinfra.api.secrets import register_data
+from pyinfra.cli.output import ErrorLogHandler, Printer, ShownStream
 
 EPILOG = """\b
 Usage lines, one example each:
@@ -179,7 +179,7 @@ def cli(
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
     else:
-        gevent.get_hub().exception_stream = MaskedStream(sys.stderr)
+        gevent.get_hub().exception_stream = ShownStream(sys.stderr)
     try:
         code = run(options, printer)
     except PyinfraError as error:
