@@ -15,10 +15,10 @@ import tempfile
 import time
 import tty
 
+from conftest import pyinfra_command, write_tree
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from tests.conftest import pyinfra_command, write_tree
+from shown_text import unshown
 
 HOST = "127.0.0.2"
 # Every byte a terminal may act on: C0 (newline aside: it ends the line), DEL, C1.
@@ -53,31 +53,6 @@ CLEAR_LINE = "\r\x1b[K"
 COLOURS = re.compile("\x1b\\[[0-9;]*m")
 OWN_SEQUENCES = re.compile("\r\x1b\\[K|\x1b\\[[0-9;]*m")
 TERMINAL_ACTS_ON = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def unshown(text: str) -> bytes:
-    """The bytes a shown line stands for: `\\\\` a backslash, `\\r` a carriage
-    return, `\\xNN` the byte NN, `\\uNNNN` that character in UTF-8; any other
-    backslash is itself."""
-    out = bytearray()
-    i = 0
-    while i < len(text):
-        if text.startswith("\\\\", i):
-            out += b"\\"
-            i += 2
-        elif text.startswith("\\r", i):
-            out += b"\r"
-            i += 2
-        elif re.match(r"\\x[0-9a-f]{2}", text[i : i + 4]):
-            out.append(int(text[i + 2 : i + 4], 16))
-            i += 4
-        elif re.match(r"\\u[0-9a-f]{4}", text[i : i + 6]):
-            out += chr(int(text[i + 2 : i + 6], 16)).encode()
-            i += 6
-        else:
-            out += text[i].encode("utf-8", "surrogateescape")
-            i += 1
-    return bytes(out)
 
 
 def printf(data: bytes) -> str:

@@ -115,11 +115,13 @@ class Printer(Events):
         """Print one line made of `parts` (text and Styled pieces): the one way text
         reaches the terminal, so every piece is masked and its controls escaped."""
         to_stderr = self.to_stderr if err is None else err
-        text = self.render(parts, self.err_colour if to_stderr else self.out_colour)
+        colour = self.err_colour if to_stderr else self.out_colour
+        text = self.render(parts, colour)
         if self._progress_shown:
             sys.stderr.write(CLEAR_LINE)
             self._progress_shown = False
-        click.echo(text, err=to_stderr)
+        # color=: the only escape sequences left are the colours we chose to add.
+        click.echo(text, err=to_stderr, color=colour)
 
     def json(self, value: Any) -> None:
         """One JSON document on stdout, exact: JSON's escaping, not ours."""
