@@ -211,6 +211,20 @@ class ErrorLogHandler(logging.Handler):
         self.printer.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
 
 
+def route_logs(printer: Printer, debug: bool) -> None:
+    """Send the engine's log records, and paramiko's, through the printer. paramiko
+    has no handler of its own: Python's last-resort handler would print its records
+    raw on stderr (a host's SSH banner in them, a traceback for a bad one)."""
+    for name, level in (
+        ("pyinfra", logging.DEBUG if debug else logging.WARNING),
+        ("paramiko", logging.WARNING),
+    ):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [ErrorLogHandler(printer)]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
 class ShownStream(MaskedStream):
     """A text stream for writers that do not go through the printer (gevent's report
     of a greenlet's error, with --debug): what they write is shown() too."""
