@@ -61,7 +61,7 @@ def printf(data: bytes) -> str:
     return "".join(chr(b) if chr(b).isalnum() and b < 0x80 else f"\\{b:03o}" for b in data)
 
 
-def run_on_terminal(sshd, home, args, cwd) -> tuple[int, bytes]:
+def run_on_terminal(port, home, args, cwd) -> tuple[int, bytes]:
     """Run pyinfra with stdout and stderr on a pseudo-terminal; what it wrote there."""
     master, slave = os.openpty()
     # No output processing: a CR on the terminal is one the command wrote.
@@ -69,7 +69,7 @@ def run_on_terminal(sshd, home, args, cwd) -> tuple[int, bytes]:
     env = dict(os.environ, HOME=str(home), COLUMNS="200")
     env.pop("NO_COLOR", None)  # colours on, as an operator has them
     env.pop("SSH_AUTH_SOCK", None)
-    command = pyinfra_command() + [str(a) for a in args] + ["--port", str(sshd.port)]
+    command = pyinfra_command() + [str(a) for a in args] + ["--port", str(port)]
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
     )
@@ -155,7 +155,7 @@ def test_remote_output_reaches_the_terminal_as_visible_text(sshd, ssh_home, line
     with tempfile.TemporaryDirectory() as tmp:
         deploy_printing(tmp, lines)
         for verbose in ("-v", "-vv"):
-            code, received = run_on_terminal(sshd, ssh_home, ["inventory.py", "deploy.py", verbose], tmp)
+            code, received = run_on_terminal(sshd.port, ssh_home, ["inventory.py", "deploy.py", verbose], tmp)
             assert code == 0, received.decode(errors="replace")
             terminal = check_terminal(received)
             expected = dict(enumerate(lines))
@@ -204,7 +204,39 @@ def test_fact_json_stays_exact_and_facts_elsewhere_are_shown(sshd, ssh_home, tmp
             """
         },
     )
-    code, received = run_on_terminal(sshd, ssh_home, ["inventory.py", "deploy.py", "-vv"], tmp_path)
+    code, received = run_on_terminal(sshd.port, ssh_home, ["inventory.py", "deploy.py", "-vv"], tmp_path)
     text = "\n".join(check_terminal(received))
     assert code == 0, text
     assert r"a\x1b]0;pwned\x07b" in text and r"c\rd" in text and r"back\\x1bslash" in text
+
+
+def test_a_hostile_ssh_banner_is_shown_not_sent(ssh_home, tmp_path):
+    # A "server" whose SSH banner is a terminal sequence: paramiko quotes it in its
+    # error and logs it; both reach the operator only through the printer.
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            client.sendall(b"SSH-\x1b]0;pwned\x07\xc2\x9b2J-x\r\n")
+            client.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        write_tree(tmp_path, {"inventory.py": "HOSTS = ['127.0.0.1']\n"})
+        code, received = run_on_terminal(port, ssh_home, ["inventory.py", "--fact", "os"], tmp_path)
+    finally:
+        listener.close()
+    text = "\n".join(check_terminal(received))
+    assert code == 1, text
+    assert "Failed to connect" in text and "Traceback" not in text
+    assert r"\x1b]0;pwned\x07\u009b2J" in text, text
