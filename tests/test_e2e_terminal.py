@@ -182,7 +182,7 @@ def test_fact_json_stays_exact_and_facts_elsewhere_are_shown(sshd, ssh_home, tmp
         (base / name).write_text("")
     write_tree(tmp_path, {"inventory.py": f"HOSTS = [{HOST!r}]\n"})
     code, received = run_on_terminal(
-        sshd, ssh_home, ["inventory.py", "--fact", f"find_files:{base}"], tmp_path
+        sshd.port, ssh_home, ["inventory.py", "--fact", f"find_files:{base}"], tmp_path
     )
     assert code == 0, received
     check_terminal(received)

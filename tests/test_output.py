@@ -83,6 +83,7 @@ def test_host_lines_and_remote_output_keep_our_colours_only(capsys):
     printer = printer_with_colours(verbose=1)
     host = Host("web\x1b]0;x\x07-1")
     printer.host_line(host, "Failed: \x1b[2J cleared", "red")
+    printer.host_line(Host("db"), "Failed to connect: no\n    [web-2] Connected")
     printer.remote_output(host, "stdout", "host\rOVERWRITTEN \x1b[31m")
     printer.remote_output(host, "stderr", "err\x9b")
     printer.phase("Starting operation: printf '\x1b]0;t\x07'")
@@ -92,6 +93,8 @@ def test_host_lines_and_remote_output_keep_our_colours_only(capsys):
         assert TERMINAL_ACTS_ON.search(SGR.sub("", stream).replace("\n", "")) is None
     assert "\x1b[1m" in out and "\x1b[31m" in out  # ours: bold names, red failure
     lines = SGR.sub("", out).splitlines()
+    assert lines.pop(1) == "    [db] Failed to connect: no"
+    assert lines.pop(1) == "            [web-2] Connected"
     assert lines[0] == r"    [web\x1b]0;x\x07-1] Failed: \x1b[2J cleared"
     # The carriage return is shown: the line still starts with the host's name.
     assert lines[1] == r"    [web\x1b]0;x\x07-1] host\rOVERWRITTEN \x1b[31m"

@@ -123,10 +123,6 @@ class Printer(Events):
         # color=: the only escape sequences left are the colours we chose to add.
         click.echo(text, err=to_stderr, color=colour)
 
-    def json(self, value: Any) -> None:
-        """One JSON document on stdout, exact: JSON's escaping, not ours."""
-        click.echo(json_text(value))
-
     def progress(self, text: str) -> None:
         """A transient status line: which phase, how many hosts are done."""
         if not self.show_progress:
@@ -153,6 +149,8 @@ class Printer(Events):
         self.echo(*parts)
 
     def host_line(self, host, text: str, colour: str | None = None) -> None:
+        # Further lines of the text are indented: none can pass for another host's.
+        text = str(text).replace("\n", "\n        ")
         self.echo("    [", Styled(host.name, bold=True), "] ", Styled(text, colour))
 
     def host_detail(self, text: str | None) -> None:
