@@ -128,7 +128,8 @@ class Printer(Events):
         if not self.show_progress:
             return
         columns = shutil.get_terminal_size((80, 20)).columns
-        sys.stderr.write(CLEAR_LINE + shown(text)[: columns - 1])
+        # One line, or the next clear would leave the rest of it on the screen.
+        sys.stderr.write(CLEAR_LINE + shown(text.replace("\n", " "))[: columns - 1])
         sys.stderr.flush()
         self._progress_shown = True
 
