@@ -158,6 +158,8 @@ class State:
         self.results: dict[Host, HostResult] = {h: HostResult() for h in inventory}
         # Hosts this run works on (after --limit); the others are never touched.
         self.targets: list[Host] = list(inventory)
+        # on_output(host, stream, line): each line of remote output as it arrives
+        # (bytes that are not UTF-8 as surrogate escapes: connectors/base.decode_exact).
         self.on_output = None
         self.dry_run = False
         # Set on Ctrl-C (runner.interrupt_all): nothing new starts.

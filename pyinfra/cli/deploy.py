@@ -86,7 +86,7 @@ def show_proposed(state: State, printer: Printer) -> None:
         printer.line("    (no operations)")
     for key in state.op_order:
         meta = state.op_meta[key]
-        printer.line(f"    {printer.style(meta.name, bold=True)}")
+        printer.line("    ", printer.style(meta.name, bold=True))
         for host in state.targets:
             op = state.host_ops[host].get(key)
             if op is None:
@@ -112,7 +112,7 @@ def report(state: State, printer: Printer) -> int:
         result = state.results[host]
         if result.failed:
             failed += 1
-            printer.host_line(host, "Failed: " + (result.error or "").splitlines()[0], "red")
+            printer.host_line(host, "Failed: " + (result.error or "").split("\n")[0], "red")
         else:
             total = len(state.host_ops[host])
             printer.host_line(
@@ -134,7 +134,7 @@ def interrupted_report(state: State, printer: Printer) -> None:
         ops = state.ops_for_host(host)
         done = [meta.name for meta, op in ops if op.status in ("success", "ignored")]
         if state.results[host].failed:
-            printer.host_line(host, "Failed: " + (state.results[host].error or "").splitlines()[0], "red")
+            printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
         summary = f"completed {len(done)}/{len(ops)} operations"
         if done:
             summary += f", last: {done[-1]}"

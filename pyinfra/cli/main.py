@@ -4,7 +4,6 @@ and turn any error into one clear message and an exit code, in this one place.""
 from __future__ import annotations
 
 import gc
-import logging
 import signal
 import sys
 import traceback
@@ -14,8 +13,8 @@ import gevent
 
 from pyinfra import __version__
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.api.secrets import MaskedStream, register_data
-from pyinfra.cli.output import ErrorLogHandler, Printer
+from pyinfra.api.secrets import register_data
+from pyinfra.cli.output import Printer, ShownStream, route_logs
 
 EPILOG = """\b
 Usage lines, one example each:
@@ -144,10 +143,7 @@ def cli(
         return
     machine = bool(facts or debug_data or debug_state)
     printer = Printer(verbose=verbose, machine=machine)
-    logger = logging.getLogger("pyinfra")
-    logger.handlers[:] = [ErrorLogHandler(printer)]
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
-    logger.propagate = False
+    route_logs(printer, debug)
 
     args = list(inventory_and_deploys)
     if inventory_option:
@@ -204,7 +200,7 @@ def cli(
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
     else:
-        gevent.get_hub().exception_stream = MaskedStream(sys.stderr)
+        gevent.get_hub().exception_stream = ShownStream(sys.stderr)
     try:
         code = run(options, printer)
     except PyinfraError as error:

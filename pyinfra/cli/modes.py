@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import pkgutil
 import re
 from typing import Any
@@ -18,7 +17,7 @@ from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
 from pyinfra.api.secrets import mask_data, mask_shown, mask_value
 from pyinfra.api.state import State
 from pyinfra.cli.load import parse_value
-from pyinfra.cli.output import Printer
+from pyinfra.cli.output import Printer, json_text, shown
 
 
 def to_json(value: Any) -> Any:
@@ -34,7 +33,7 @@ def to_json(value: Any) -> Any:
 
 def emit(value: Any) -> None:
     """One JSON document on stdout; secret values in it are shown as ***."""
-    click.echo(json.dumps(mask_shown(value), indent=2, sort_keys=False))
+    click.echo(json_text(mask_shown(value)))
 
 
 # -- --debug-data --------------------------------------------------------------------
@@ -101,7 +100,7 @@ def list_facts() -> None:
         args = cls.argument_names()
         signature = f"{name}({', '.join(args)})" if args else name
         doc = (cls.__doc__ or "").strip().splitlines()
-        click.echo(f"{signature:40} {doc[0] if doc else ''}")
+        click.echo(shown(f"{signature:40} {doc[0] if doc else ''}"))
 
 
 # -- --run -----------------------------------------------------------------------------

@@ -1,19 +1,83 @@
 """What the user sees: phases, proposed changes, results. Colours when on a terminal;
-a progress line on stderr while work is under way, only when stderr is a terminal."""
+a progress line on stderr while work is under way, only when stderr is a terminal.
+
+Every piece of text printed here passes through `shown()`: secrets become ***, and
+the characters a terminal acts on instead of showing are written as visible escapes,
+so a host cannot retitle the window, rewrite the screen or take a line back over the
+host-name prefix. Our own colours are added after that, around text already shown
+(`Styled`), so they are the only escape sequences that reach the terminal."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import shutil
 import sys
+from typing import Any, NamedTuple
 
 import click
 
 from pyinfra.api.runner import Events
-from pyinfra.api.secrets import mask_text
+from pyinfra.api.secrets import MaskedStream, mask_text
 
 CLEAR_LINE = "\r\x1b[K"
+
+# What a terminal may act on rather than show: C0 controls but tab and newline, DEL,
+# C1 controls, and lone surrogates (bytes of remote output that were not UTF-8, kept
+# by surrogateescape decoding: a raw 0x9b byte is CSI to some terminals).
+_CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+# A backslash is doubled only where it would otherwise read as an escape: before
+# another backslash, an x, a u, an r, or a character about to be escaped.
+_TO_ESCAPE = re.compile(f"[{_CONTROL}]|\\\\(?=[\\\\xur{_CONTROL}])")
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if char == "\r":
+        return "\\r"  # the usual one, at the end of CRLF lines
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the byte the host sent
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with what a terminal would act on written visibly, reversibly:
+    `\\r` is a carriage return, `\\xNN` the byte NN (another C0 control, DEL, or a byte
+    that was not UTF-8), `\\uNNNN` the character U+NNNN (a C1 control), `\\\\` a
+    backslash; any other backslash is itself. Tab and newline are kept."""
+    if not _TO_ESCAPE.search(text):
+        return text
+    return _TO_ESCAPE.sub(_escape, text)
+
+
+def shown(text: Any) -> str:
+    """What of `text` may reach the screen: secrets masked, then controls escaped."""
+    return escape_controls(mask_text(str(text)))
+
+
+def json_text(value: Any) -> str:
+    """`value` as a JSON document for stdout. JSON's own escapes keep controls out
+    (ensure_ascii writes every non-ASCII character as \\uNNNN); DEL, which JSON
+    allows raw, is written \\u007f as well."""
+    return json.dumps(value, indent=2, sort_keys=False).replace("\x7f", "\\u007f")
+
+
+class Styled(NamedTuple):
+    """A piece of a printed line in our colours: its text is shown() first."""
+
+    text: str
+    colour: str | None = None
+    bold: bool = False
+
+    def __str__(self) -> str:  # in an f-string: the text, uncoloured
+        return str(self.text)
 
 
 def use_colour(stream) -> bool:
@@ -25,7 +89,7 @@ class Printer(Events):
         self.verbose = verbose
         # machine: stdout carries one JSON document, so everything else goes to stderr
         self.to_stderr = machine
-        self.colour = use_colour(sys.stderr if machine else sys.stdout)
+        self.out_colour = use_colour(sys.stdout)
         self.err_colour = use_colour(sys.stderr)
         self.show_progress = sys.stderr.isatty()
         self._progress_shown = False
@@ -33,23 +97,39 @@ class Printer(Events):
         # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
         self.silenced = False
 
-    def mask(self, text: str) -> str:
-        """Every line shown passes here: secret values become *** (api/secrets.py)."""
-        return mask_text(text)
+    def render(self, parts, colour: bool) -> str:
+        """One line from its pieces: plain text and Styled pieces, each shown(); the
+        colours go around text that is already safe."""
+        out = []
+        for part in parts:
+            if isinstance(part, Styled):
+                text = shown(part.text)
+                if colour and (part.colour or part.bold):
+                    text = click.style(text, fg=part.colour, bold=part.bold)
+                out.append(text)
+            else:
+                out.append(shown(part))
+        return "".join(out)
 
-    def echo(self, text: str, err: bool | None = None) -> None:
-        text = self.mask(text)
+    def echo(self, *parts, err: bool | None = None) -> None:
+        """Print one line made of `parts` (text and Styled pieces): the one way text
+        reaches the terminal, so every piece is masked and its controls escaped."""
+        to_stderr = self.to_stderr if err is None else err
+        colour = self.err_colour if to_stderr else self.out_colour
+        text = self.render(parts, colour)
         if self._progress_shown:
             sys.stderr.write(CLEAR_LINE)
             self._progress_shown = False
-        click.echo(text, err=self.to_stderr if err is None else err)
+        # color=: the only escape sequences left are the colours we chose to add.
+        click.echo(text, err=to_stderr, color=colour)
 
     def progress(self, text: str) -> None:
         """A transient status line: which phase, how many hosts are done."""
         if not self.show_progress:
             return
         columns = shutil.get_terminal_size((80, 20)).columns
-        sys.stderr.write(CLEAR_LINE + self.mask(text)[: columns - 1])
+        # One line, or the next clear would leave the rest of it on the screen.
+        sys.stderr.write(CLEAR_LINE + shown(text.replace("\n", " "))[: columns - 1])
         sys.stderr.flush()
         self._progress_shown = True
 
@@ -59,31 +139,32 @@ class Printer(Events):
             sys.stderr.flush()
             self._progress_shown = False
 
-    def style(self, text: str, colour: str | None = None, bold: bool = False) -> str:
-        if not self.colour:
-            return text
-        return click.style(text, fg=colour, bold=bold)
+    def style(self, text: str, colour: str | None = None, bold: bool = False) -> Styled:
+        """A piece of a line in a colour, for line() and echo()."""
+        return Styled(text, colour, bold)
 
     def phase(self, text: str) -> None:
-        self.echo(self.style("--> ", "blue", bold=True) + self.style(text, bold=True))
+        self.echo(Styled("--> ", "blue", bold=True), Styled(text, bold=True))
 
-    def line(self, text: str = "") -> None:
-        self.echo(text)
+    def line(self, *parts) -> None:
+        self.echo(*parts)
 
     def host_line(self, host, text: str, colour: str | None = None) -> None:
-        self.echo(f"    [{self.style(host.name, bold=True)}] {self.style(text, colour)}")
+        # Further lines of the text are indented: none can pass for another host's.
+        text = str(text).replace("\n", "\n        ")
+        self.echo("    [", Styled(host.name, bold=True), "] ", Styled(text, colour))
 
     def host_detail(self, text: str | None) -> None:
-        for line in (text or "").splitlines():
-            self.echo(f"        {line}")
+        # Split at newlines only: a carriage return or form feed in the text is
+        # shown, not taken as the end of a line.
+        for line in (text or "").rstrip("\n").split("\n") if text else ():
+            self.echo("        ", line)
 
     def error(self, text: str) -> None:
-        prefix = click.style("error:", fg="red", bold=True) if self.err_colour else "error:"
-        self.echo(f"{prefix} {text}", err=True)
+        self.echo(Styled("error:", "red", bold=True), " ", text, err=True)
 
     def remote_output(self, host, stream: str, line: str) -> None:
-        label = self.style(host.name, bold=True)
-        self.echo(f"    [{label}] {line}", err=self.to_stderr or stream == "stderr")
+        self.echo("    [", Styled(host.name, bold=True), "] ", line, err=self.to_stderr or stream == "stderr")
 
     # -- runner events --------------------------------------------------------------
 
@@ -128,3 +209,25 @@ class ErrorLogHandler(logging.Handler):
         if record.levelno >= logging.ERROR:
             return  # errors reach the user through the results, once
         self.printer.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def route_logs(printer: Printer, debug: bool) -> None:
+    """Send the engine's log records, and paramiko's, through the printer. paramiko
+    has no handler of its own: Python's last-resort handler would print its records
+    raw on stderr (a host's SSH banner in them, a traceback for a bad one)."""
+    for name, level in (
+        ("pyinfra", logging.DEBUG if debug else logging.WARNING),
+        ("paramiko", logging.WARNING),
+    ):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [ErrorLogHandler(printer)]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+class ShownStream(MaskedStream):
+    """A text stream for writers that do not go through the printer (gevent's report
+    of a greenlet's error, with --debug): what they write is shown() too."""
+
+    def write(self, text: str) -> int:
+        return self.stream.write(shown(text))

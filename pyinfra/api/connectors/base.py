@@ -169,6 +169,13 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").removesuffix("\n")
 
 
+def decode_exact(raw: bytes) -> str:
+    """A line for on_output callbacks: bytes that are not UTF-8 kept as surrogate
+    escapes, so `line.encode("utf-8", "surrogateescape")` is what the host sent (the
+    CLI shows such a byte as \\xNN). Results keep decode()'s replacement characters."""
+    return raw.decode("utf-8", errors="surrogateescape").removesuffix("\n")
+
+
 def read_lines(
     stream: IO[bytes],
     kept: OutputLines,
@@ -190,7 +197,7 @@ def read_lines(
                 continue
         line = decode(raw)
         if on_output:
-            on_output(name, line)
+            on_output(name, decode_exact(raw))
         kept.add(line)
 
 

@@ -16,7 +16,15 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import quote
-from pyinfra.api.connectors.base import GRACE, MAX_LINE, CommandResult, OutputLines, decode, parse_pid_line
+from pyinfra.api.connectors.base import (
+    GRACE,
+    MAX_LINE,
+    CommandResult,
+    OutputLines,
+    decode,
+    decode_exact,
+    parse_pid_line,
+)
 
 
 class ShellDied(Exception):
@@ -273,7 +281,7 @@ class RemoteShell:
     def _emit(raw: bytes, kept: OutputLines, name: str, on_output) -> None:
         line = decode(raw)
         if on_output:
-            on_output(name, line)
+            on_output(name, decode_exact(raw))
         kept.add(line)
 
     def close(self) -> None:
