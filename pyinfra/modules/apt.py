@@ -155,13 +155,15 @@ def repo(state, host, name, present=True, filename=None):
 def ppa(state, host, name, present=True):
     """Add or remove an Ubuntu PPA with add-apt-repository.
 
-    + name: the PPA, like ``ppa:deadsnakes/ppa``
+    + name: the PPA, like ``ppa:deadsnakes/ppa``; ``ppa:owner`` is short for
+      ``ppa:owner/ppa``, as add-apt-repository reads it
     + present: whether the PPA should be configured
     """
-    match = re.fullmatch(r"ppa:([\w.+-]+)/([\w.+-]+)", str(name))
+    match = re.fullmatch(r"ppa:([\w.+-]+)(?:/([\w.+-]+))?", str(name))
     if not match:
         raise OperationError(f"a PPA is written ppa:<user>/<name>, not {name!r}")
-    path = f"/{match.group(1)}/{match.group(2)}/"
+    owner, archive = match.group(1), match.group(2) or "ppa"
+    name, path = f"ppa:{owner}/{archive}", f"/{owner}/{archive}/"
     configured = any(
         "launchpad" in entry["url"] and path in entry["url"].rstrip("/") + "/"
         for entry in host.fact.apt_sources or []

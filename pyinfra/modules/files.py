@@ -282,12 +282,15 @@ def replace(state, host, name, match, replace, flags=None):
     + name: path of the remote file
     + match: basic regular expression (sed's and grep's) to find
     + replace: replacement text; ``&`` and ``\\1`` refer to the match as in sed
-    + flags: sed flags of the substitution: 'g' (every match in a line, not just the
-      first), 'i' (ignore case), a number (only that match)
+    + flags: sed flags of the substitution, a string or a list (``['g', 'i']``, as in
+      0.1): 'g' (every match in a line, not just the first), 'i' (ignore case), a
+      number (only that match)
 
     Nothing is done when no line matches, so a replacement that the expression matches
     again (replacing ``a`` with ``aa``) changes the file on every deploy.
     """
+    if isinstance(flags, (list, tuple)) and all(isinstance(flag, str) for flag in flags):
+        flags = "".join(flags)
     flags = flags or ""
     if not isinstance(flags, str) or not set(flags) <= SED_FLAGS:
         raise OperationError(f"unsupported flags {flags!r}: use g, i or a number")
