@@ -179,7 +179,8 @@ def deb(state, host, source, present=True):
     """Install or remove a .deb file, from a URL or a path on the host. Its dependencies
     are installed by apt-get.
 
-    + source: URL of the .deb (downloaded once to /var/cache/pyinfra) or its path on the host
+    + source: URL of the .deb (downloaded once to /var/cache/pyinfra, under a name
+      ending in .deb as apt-get needs, whatever the URL ends in) or its path on the host
     + present: whether the package should be installed (absent removes the package the
       file holds)
 
@@ -198,6 +199,7 @@ def deb(state, host, source, present=True):
             f"n=$(dpkg-deb -f {path} Package) && if dpkg-query -W -f '${{Status}}' \"$n\" 2>/dev/null"
             f' | grep -q " installed$"; then {APT_GET} remove -y "$n"; fi'
         ),
+        suffix=".deb",
     )
 
 
