@@ -183,6 +183,20 @@ def test_git_repo_use_ssh_user_clones_as_the_login_then_chowns(pyinfra_as, deplo
         assert pwd.getpwuid(os.stat(path).st_uid).pw_name == users.NOSUDO, path
     assert pwd.getpwuid(os.stat(checkout.parent).st_uid).pw_name == "root"
 
+    # A later deploy pulls (as the login user again) and gives the tree back to `user`.
+    (work / "README").write_text("two\n")
+    git("commit", "-q", "-am", "two", cwd=work)
+    # The origin is the login user's: it pushes there itself.
+    subprocess.run(["chown", "-R", users.SUDO, str(work)], check=True)
+    subprocess.run(
+        ["runuser", "-u", users.SUDO, "--", "git", "-C", str(work), "push", "-q", "origin", "HEAD:master"],
+        check=True,
+        capture_output=True,
+    )
+    applied(pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root))
+    assert (checkout / "README").read_text() == "two\n"
+    assert pwd.getpwuid(os.stat(checkout / "README").st_uid).pw_name == users.NOSUDO
+
 
 # -- init.d on an OpenRC host ------------------------------------------------------------------
 

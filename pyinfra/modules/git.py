@@ -58,10 +58,10 @@ def repo(
 
     With ``use_ssh_user`` and ``sudo=True``: the checkout is given to the SSH user
     (``chown -R $SUDO_USER``), git clones, checks out and pulls as that user, then
-    ``user``/``group`` own the tree (it stays the SSH user's without them). Whether
-    the source has new commits can only be asked as the SSH user, so an existing
-    checkout is pulled on every deploy, as in 0.1; ``ssh_keyscan`` adds the key to the
-    SSH user's known_hosts.
+    ``user``/``group`` own the tree (it stays the SSH user's without them). The branch
+    and whether the source has new commits are asked as the SSH user too, so an
+    existing checkout is checked out (when on another branch) and pulled on every
+    deploy, as in 0.1; ``ssh_keyscan`` adds the key to the SSH user's known_hosts.
     """
     source, target = str(source), str(target)
     if not branch or str(branch).startswith("-"):
@@ -93,13 +93,21 @@ def repo(
         if info is None:
             yield f"mkdir -p {path_arg(target)}"
         git_commands.append(f"git clone --branch {quote(branch)} -- {quote(source)} {path_arg(target)}")
+    elif use_ssh_user:
+        # Everything git knows is asked as the SSH user, once the tree is theirs: git
+        # run as root refuses a checkout another user owns, and only the SSH user may
+        # reach the source.
+        checkout = f"git fetch && git checkout {quote(branch)}"
+        on_branch = f'[ "$(git symbolic-ref --short -q HEAD)" = {quote(branch)} ]'
+        command = f"cd {path_arg(target)} && {{ {on_branch} || {{ {checkout}; }}; }}"
+        if pull:
+            command += f" && git pull{' --rebase' if rebase else ''}"
+        git_commands.append(command)
     else:
         current = host.fact.git_branch(target)
         if current != branch:
             git_commands.append(f"cd {path_arg(target)} && git fetch && git checkout {quote(branch)}")
-        if pull and (
-            git_commands or use_ssh_user or host.fact.git_pull_needed(target, source, branch) is not False
-        ):
+        if pull and (git_commands or host.fact.git_pull_needed(target, source, branch) is not False):
             git_commands.append(f"cd {path_arg(target)} && git pull{' --rebase' if rebase else ''}")
     changed = bool(git_commands)
 
