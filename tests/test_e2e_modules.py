@@ -8,6 +8,7 @@ this process's id, and are removed afterwards."""
 
 import base64
 import functools
+import glob
 import grp
 import hashlib
 import http.server
@@ -434,7 +435,14 @@ esac
 """
 
 
+def rc_links(name):
+    """{link path: target} of the service's /etc/rc?.d links."""
+    return {path: os.readlink(path) for path in glob.glob(f"/etc/rc?.d/[SK][0-9][0-9]{name}")}
+
+
 def test_init_d_service_and_links(pyinfra, deploy_dir, tmp_path):
+    """On Debian, enabled=True is `update-rc.d NAME defaults`, as in 0.1: its links
+    (relative, ordered by the script's LSB header) are the system's own."""
     name = f"pyinfra-e2e-{RUN_ID}"
     script = f"/etc/init.d/{name}"
     log, state = tmp_path / "log", tmp_path / "running"
@@ -453,23 +461,26 @@ def test_init_d_service_and_links(pyinfra, deploy_dir, tmp_path):
         """,
         }
     )
-    links = [f"/etc/rc{level}.d/S20{name}" for level in "2345"]
-    links += [f"/etc/rc{level}.d/K80{name}" for level in "016"]
     try:
         applied(pyinfra("127.0.0.2", "running.py", cwd=root))
         assert state.exists() and log.read_text() == "started\n"
-        for link in links:
-            assert os.readlink(link) == script
+        links = rc_links(name)
+        levels = sorted(
+            (os.path.basename(os.path.dirname(path))[2], os.path.basename(path)[0]) for path in links
+        )
+        assert levels == [("0", "K"), ("1", "K"), ("2", "S"), ("3", "S"), ("4", "S"), ("5", "S"), ("6", "K")]
+        for path in links:
+            assert os.path.realpath(path) == script
         unchanged(pyinfra("127.0.0.2", "running.py", cwd=root))
+        assert rc_links(name) == links
 
         applied(pyinfra("127.0.0.2", "stopped.py", cwd=root))
         assert not state.exists() and log.read_text() == "started\nstopped\n"
-        assert not [link for link in links if os.path.lexists(link)]
+        assert rc_links(name) == {}
         unchanged(pyinfra("127.0.0.2", "stopped.py", cwd=root))
     finally:
-        for link in links:
-            if os.path.lexists(link):
-                os.remove(link)
+        for link in rc_links(name):
+            os.remove(link)
         os.remove(script)
 
 

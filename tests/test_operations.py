@@ -3,8 +3,9 @@ in, the commands it yields (or the error it raises) out.
 
 A case: {"args": [...], "kwargs": {...}, "facts": {...}, "commands": [...]} or, instead
 of "commands", "exception": {"name": ..., "message": ...}. Facts that take arguments are
-given as {"arg1,arg2": value}. Uploads appear as "upload <src> -> <dest>"; an optional
-"uploads": {dest: text} checks the content of uploads made from bytes. Optional:
+given as {"arg1,arg2": value}. Uploads appear as "upload <src> -> <dest>", commands run
+as the SSH login user without sudo as "(login) <command>"; an optional "uploads":
+{dest: text} checks the content of uploads made from bytes. Optional:
 "earlier": [commands] recorded for the host by earlier operations of the deploy, and
 {"$function": "module:name"} anywhere in the arguments for a Python function.
 """
@@ -121,6 +122,12 @@ def sample_callback(state, host, *args, **kwargs):
     """A python.execute callback for the cases."""
 
 
+def shown(command) -> str:
+    """A command as the cases write it: "(login) " before one run as the SSH login user
+    without the operation's sudo (StringCommand.login)."""
+    return f"(login) {command}" if getattr(command, "login", False) else str(command)
+
+
 def case_id(path: str) -> str:
     return os.path.relpath(path, os.path.join(HERE, "operations"))
 
@@ -152,7 +159,7 @@ def test_operation(path, monkeypatch):
         return
 
     commands = run()
-    assert [str(command) for command in commands] == case["commands"]
+    assert [shown(command) for command in commands] == case["commands"]
     uploaded = {
         c.dest: c.src.decode()
         for c in commands

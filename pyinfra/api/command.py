@@ -39,9 +39,14 @@ def quote(value: Any) -> str:
 
 @dataclass(frozen=True)
 class StringCommand:
-    """A shell command, already quoted where it interpolates values."""
+    """A shell command, already quoted where it interpolates values.
+
+    `login`: run it as the SSH login user, without the operation's sudo or su (0.1's
+    ``{'sudo': False}`` command), so it keeps the login's own environment, such as a
+    forwarded SSH agent."""
 
     command: str
+    login: bool = False
 
     def __str__(self) -> str:
         return self.command

@@ -36,7 +36,9 @@ def command_groups(commands: list) -> list[list]:
         if not isinstance(command, (StringCommand, FileUploadCommand, FunctionCommand)):
             raise TypeError(f"unknown command {command!r}")
         alone = isinstance(command, FunctionCommand)
-        if alone or not groups or isinstance(groups[-1][0], FunctionCommand):
+        # Commands run as the login user (StringCommand.login) go apart from the others.
+        other_user = groups and is_login(groups[-1][0]) != is_login(command)
+        if alone or other_user or not groups or isinstance(groups[-1][0], FunctionCommand):
             groups.append([command])
         else:
             groups[-1].append(command)
@@ -69,16 +71,21 @@ def run_callback(state: State, host: Host, command: FunctionCommand) -> CommandR
     return CommandResult(str(command), 0)
 
 
+def is_login(command) -> bool:
+    return isinstance(command, StringCommand) and command.login
+
+
 def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[CommandResult]:
     """The results of one group, ending with the first that failed."""
     command = group[0]
     if isinstance(command, FunctionCommand):
         return [run_callback(state, host, command)]
+    login = is_login(command)
     return host.connector.run_commands(
         group,
-        sudo=kwargs["sudo"],
-        sudo_user=kwargs["sudo_user"],
-        su_user=kwargs["su_user"],
+        sudo=False if login else kwargs["sudo"],
+        sudo_user=None if login else kwargs["sudo_user"],
+        su_user=None if login else kwargs["su_user"],
         env=kwargs["env"],
         timeout=kwargs["timeout"],
         get_pty=kwargs.get("get_pty", False),
@@ -102,7 +109,13 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
     to the end of our last group (same user, no env): its `done(result)`, or None."""
     following = op.feeds
     kwargs = op.global_kwargs
-    if following is None or not groups or isinstance(groups[-1][0], FunctionCommand) or kwargs["env"]:
+    if (
+        following is None
+        or not groups
+        or isinstance(groups[-1][0], FunctionCommand)
+        or is_login(groups[-1][0])
+        or kwargs["env"]
+    ):
         return None
     sudo = bool(kwargs["sudo"])
     identity = (sudo, kwargs["sudo_user"] if sudo else None, kwargs["su_user"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import glob
 import inspect
 import json
@@ -11,6 +12,7 @@ import types
 from dataclasses import dataclass, field
 
 from pyinfra import hook
+from pyinfra.api import context
 from pyinfra.api.config import Config
 from pyinfra.api.exceptions import InventoryError, UsageError
 from pyinfra.api.inventory import Inventory
@@ -106,25 +108,30 @@ def load_inventory_spec(spec: str) -> tuple[dict[str, dict], dict[str, list[str]
 
 def data_attributes(namespace: dict) -> dict:
     """The data of a group_data file: lower-case names not starting with `_`, without
-    modules, functions and classes."""
+    modules, functions, classes and what it imported from pyinfra (`inventory`)."""
     return {
         key: value
         for key, value in namespace.items()
         if not key.startswith("_")
         and key.islower()
         and key not in ("local", "HookError")
-        and not isinstance(value, (types.ModuleType, types.FunctionType, type))
+        and not isinstance(value, (types.ModuleType, types.FunctionType, type, context.ContextObject))
         and not inspect.isbuiltin(value)
     }
 
 
-def load_group_data(directory: str, groups) -> dict[str, dict]:
+def load_group_data(directory: str, groups, initial: Inventory | None = None) -> dict[str, dict]:
+    """The data of each group_data/<group>.py. While they run, `pyinfra.inventory` is
+    `initial`: the inventory's hosts and groups, without group data (0.1's "initial
+    inventory"), so a file can read `inventory.db_servers[0].name`."""
     group_data: dict[str, dict] = {}
     folder = os.path.join(directory, "group_data")
-    for path in sorted(glob.glob(os.path.join(folder, "*.py"))):
-        name = os.path.splitext(os.path.basename(path))[0]
-        if name in groups:
-            group_data[name] = data_attributes(exec_file(path, user_namespace(path)))
+    paths = sorted(glob.glob(os.path.join(folder, "*.py")))
+    with context.inventory.bind(initial) if initial is not None else contextlib.nullcontext():
+        for path in paths:
+            name = os.path.splitext(os.path.basename(path))[0]
+            if name in groups:
+                group_data[name] = data_attributes(exec_file(path, user_namespace(path)))
     return group_data
 
 
@@ -208,7 +215,8 @@ def load(inventory_spec: str, deploy_paths: list[str], override_data: dict) -> D
         deploy_dir = os.getcwd()
         data_dirs = [inventory_dir, os.path.dirname(inventory_dir), deploy_dir]
     data_dir = next((d for d in data_dirs if os.path.isdir(os.path.join(d, "group_data"))), None)
-    group_data = load_group_data(data_dir, groups) if data_dir else {}
+    initial = Inventory(hosts, groups, name=name)
+    group_data = load_group_data(data_dir, groups, initial) if data_dir else {}
     inventory = Inventory(hosts, groups, group_data, override_data, name=name)
 
     config = Config()

@@ -65,8 +65,13 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--parallel", type=click.IntRange(min=1), help="Hosts worked on at once.")
 @click.option("-v", "verbose", count=True, help="Show remote output (-vv: also commands).")
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
-@click.option("--user", help="SSH user (sets ssh_user).")
-@click.option("--port", type=int, help="SSH port (sets ssh_port).")
+@click.option(
+    "--enable-pipelining",
+    is_flag=True,
+    help="Accepted from 0.1 command lines; facts are always read in one batch per host.",
+)
+@click.option("-u", "--user", help="SSH user (sets ssh_user).")
+@click.option("-p", "--port", type=int, help="SSH port (sets ssh_port).")
 @click.option("--key", help="SSH private key file (sets ssh_key).")
 @click.option("--key-password", help="Password of the SSH key (sets ssh_key_password).")
 @click.option("--password", help="SSH password (sets ssh_password).")
@@ -120,6 +125,7 @@ def cli(
     parallel,
     verbose,
     debug,
+    enable_pipelining,
     user,
     port,
     key,

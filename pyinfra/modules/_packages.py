@@ -84,12 +84,16 @@ def is_url(source: str) -> bool:
 DOWNLOAD_DIR = "/var/cache/pyinfra"
 
 
-def download_once(state, host, url: str):
-    """Download `url` once into DOWNLOAD_DIR, named after it: (commands, path)."""
+def download_once(state, host, url: str, suffix: str = ""):
+    """Download `url` once into DOWNLOAD_DIR, named after it and ending in `suffix`:
+    (commands, path). apt-get and yum take a local file only by its .deb/.rpm name,
+    and a URL need not end in one (a download link, a query)."""
     from pyinfra.modules import files
 
     digest = hashlib.sha1(url.encode()).hexdigest()[:12]
     base = re.sub(r"[^A-Za-z0-9._+-]", "_", posixpath.basename(urlparse(url).path)) or "download"
+    if suffix and not base.endswith(suffix):
+        base += suffix
     path = posixpath.join(DOWNLOAD_DIR, f"{digest}-{base}")
     commands = list(files.directory.operation_function(state, host, DOWNLOAD_DIR, mode=700))
     commands += list(files.download.operation_function(state, host, url, path))
@@ -106,13 +110,14 @@ def package_file(
     install: Callable[[str], str],
     remove: Callable[[str], str],
     remove_by_file: Callable[[str], str],
+    suffix: str,
 ):
     """Commands installing or removing the package a .deb/.rpm file holds (shared by
     apt.deb and yum.rpm). `info(path)` reads the file's {name, version} fact;
     `remove_by_file(path)` removes its package when the file is only on the host later."""
     source = str(source)
     if is_url(source):
-        commands, path = download_once(state, host, source)
+        commands, path = download_once(state, host, source, suffix)
         yield from commands
     else:
         path = source if "/" in source else f"./{source}"

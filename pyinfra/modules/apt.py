@@ -155,13 +155,15 @@ def repo(state, host, name, present=True, filename=None):
 def ppa(state, host, name, present=True):
     """Add or remove an Ubuntu PPA with add-apt-repository.
 
-    + name: the PPA, like ``ppa:deadsnakes/ppa``
+    + name: the PPA, like ``ppa:deadsnakes/ppa``; ``ppa:owner`` is short for
+      ``ppa:owner/ppa``, as add-apt-repository reads it
     + present: whether the PPA should be configured
     """
-    match = re.fullmatch(r"ppa:([\w.+-]+)/([\w.+-]+)", str(name))
+    match = re.fullmatch(r"ppa:([\w.+-]+)(?:/([\w.+-]+))?", str(name))
     if not match:
         raise OperationError(f"a PPA is written ppa:<user>/<name>, not {name!r}")
-    path = f"/{match.group(1)}/{match.group(2)}/"
+    owner, archive = match.group(1), match.group(2) or "ppa"
+    name, path = f"ppa:{owner}/{archive}", f"/{owner}/{archive}/"
     configured = any(
         "launchpad" in entry["url"] and path in entry["url"].rstrip("/") + "/"
         for entry in host.fact.apt_sources or []
@@ -177,7 +179,8 @@ def deb(state, host, source, present=True):
     """Install or remove a .deb file, from a URL or a path on the host. Its dependencies
     are installed by apt-get.
 
-    + source: URL of the .deb (downloaded once to /var/cache/pyinfra) or its path on the host
+    + source: URL of the .deb (downloaded once to /var/cache/pyinfra, under a name
+      ending in .deb as apt-get needs, whatever the URL ends in) or its path on the host
     + present: whether the package should be installed (absent removes the package the
       file holds)
 
@@ -196,6 +199,7 @@ def deb(state, host, source, present=True):
             f"n=$(dpkg-deb -f {path} Package) && if dpkg-query -W -f '${{Status}}' \"$n\" 2>/dev/null"
             f' | grep -q " installed$"; then {APT_GET} remove -y "$n"; fi'
         ),
+        suffix=".deb",
     )
 
 

@@ -95,8 +95,11 @@ def link(state, host, name, target=None, present=True, user=None, group=None, sy
     """Ensure a link exists and points at a target, or is absent.
 
     + name: path of the link
-    + target: what the link points to (required when present); a symbolic link's
-      target is kept exactly as given, relative or absolute
+    + target: what the link points to (required when present); a new symbolic link's
+      target is written exactly as given, relative or absolute. An existing link whose
+      target names the same path, once a relative target is read from the link's
+      directory (``../init.d/nginx`` for ``/etc/init.d/nginx`` in ``/etc/rc2.d``), is
+      left alone, as 0.1 did
     + present: whether the link should exist
     + user: user to own the link
     + group: group to own the link
@@ -119,11 +122,25 @@ def link(state, host, name, target=None, present=True, user=None, group=None, sy
         raise OperationError("a link needs a target")
     if info is None:
         yield f"ln -s {path_arg(target)} {path_arg(name)}"
-    elif info["link_target"] != target:
+    elif not same_link_target(name, info["link_target"], str(target)):
         # -n: replace a link to a directory instead of creating a link inside it.
         yield f"ln -sfn {path_arg(target)} {path_arg(name)}"
         info = None
     yield from attribute_commands(name, info, user, group, link=True)
+
+
+def same_link_target(name: str, current: str, wanted: str) -> bool:
+    """Whether a link at `name` pointing at `current` names the `wanted` path. Relative
+    targets are read from the link's directory, as the kernel reads them; only an
+    absolute link name has a directory to read them from."""
+    if current == wanted:
+        return True
+    if not posixpath.isabs(name):
+        return False
+    directory = posixpath.dirname(name)
+    return posixpath.normpath(posixpath.join(directory, current)) == posixpath.normpath(
+        posixpath.join(directory, wanted)
+    )
 
 
 def hard_link(host, name, target, present, user, group):
@@ -309,12 +326,15 @@ def replace(state, host, name, match, replace, flags=None):
     + name: path of the remote file
     + match: basic regular expression (sed's and grep's) to find
     + replace: replacement text; ``&`` and ``\\1`` refer to the match as in sed
-    + flags: sed flags of the substitution: 'g' (every match in a line, not just the
-      first), 'i' (ignore case), a number (only that match)
+    + flags: sed flags of the substitution, a string or a list (``['g', 'i']``, as in
+      0.1): 'g' (every match in a line, not just the first), 'i' (ignore case), a
+      number (only that match)
 
     Nothing is done when no line matches, so a replacement that the expression matches
     again (replacing ``a`` with ``aa``) changes the file on every deploy.
     """
+    if isinstance(flags, (list, tuple)) and all(isinstance(flag, str) for flag in flags):
+        flags = "".join(flags)
     flags = flags or ""
     if not isinstance(flags, str) or not set(flags) <= SED_FLAGS:
         raise OperationError(f"unsupported flags {flags!r}: use g, i or a number")

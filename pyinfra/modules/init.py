@@ -56,6 +56,38 @@ def rc_links(host, name, levels, kinds="SK"):
     return sorted(links)
 
 
+# How 0.1 enabled a service at boot, by distribution; a host of another distribution
+# uses whichever of these tools it has (OpenRC's rc-update first: Alpine has it, and a
+# system with OpenRC installed boots with it), else /etc/rc<level>.d links.
+BOOT_TOOLS = {
+    "Debian": "update-rc.d",
+    "Ubuntu": "update-rc.d",
+    "CentOS": "chkconfig",
+    "Fedora": "chkconfig",
+    "RedHat": "chkconfig",
+    "Gentoo": "rc-update",
+}
+
+
+def boot_tool(host) -> str | None:
+    tool = BOOT_TOOLS.get((host.fact.linux_distribution or {}).get("name"))
+    if tool:
+        return tool
+    for tool in ("rc-update", "update-rc.d", "chkconfig"):
+        if host.fact.which(tool):
+            return tool
+    return None
+
+
+def openrc_runlevels(host, name) -> list[str]:
+    """The OpenRC runlevels the service is added to (/etc/runlevels/<level>/<name>)."""
+    return sorted(
+        path.split("/")[-2]
+        for path in host.fact.find_links("/etc/runlevels") or []
+        if path.count("/") == 4 and path.rsplit("/", 1)[-1] == name
+    )
+
+
 @operation
 def d(state, host, name, running=True, restarted=False, reloaded=False, enabled=None, command=None):
     """Manage a service run by its /etc/init.d script.
@@ -64,9 +96,17 @@ def d(state, host, name, running=True, restarted=False, reloaded=False, enabled=
     + running: whether it should be running (None: leave it as it is)
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
-    + enabled: True starts it at boot through /etc/rc?.d links (made with
-      ``init.d_enable``'s defaults when there are none), False removes those links
+    + enabled: True starts it at boot, False stops that (see below)
     + command: another action of the script to run, like ``configtest``
+
+    Enabling uses the system's own tool, as 0.1 did: ``update-rc.d <name> defaults``
+    on Debian and Ubuntu, ``chkconfig --add`` and ``chkconfig <name> on`` on CentOS,
+    Fedora and Red Hat, ``rc-update add <name> default`` on Gentoo. Another system
+    uses whichever of rc-update (OpenRC, as on Alpine), update-rc.d and chkconfig it
+    has, and without any makes the links ``init.d_enable`` makes. Nothing is done
+    when the service already starts at boot: a start link in /etc/rc[2-5].d, or with
+    OpenRC a runlevel in /etc/runlevels. False removes the /etc/rc?.d links of the
+    service (``rc-update del`` from each runlevel with OpenRC).
 
     A script without a ``status`` action cannot tell whether it runs: it is started
     on every deploy when ``running`` is True.
@@ -74,9 +114,25 @@ def d(state, host, name, running=True, restarted=False, reloaded=False, enabled=
     name = check_name(name)
     status = (host.fact.initd_status or {}).get(name)
     yield from service_commands(initd_action(name), status, running, restarted, reloaded, command)
-    if enabled is True and not rc_links(host, name, ("2", "3", "4", "5"), "S"):
-        yield from d_enable.operation_function(state, host, name)
-    elif enabled is False:
+    if enabled is None:
+        return
+    tool = boot_tool(host)
+    if tool == "rc-update":
+        runlevels = openrc_runlevels(host, name)
+        if enabled and not runlevels:
+            yield f"rc-update add {quote(name)} default"
+        elif not enabled:
+            for runlevel in runlevels:
+                yield f"rc-update del {quote(name)} {quote(runlevel)}"
+    elif enabled and not rc_links(host, name, ("2", "3", "4", "5"), "S"):
+        if tool == "update-rc.d":
+            yield f"update-rc.d {quote(name)} defaults"
+        elif tool == "chkconfig":
+            yield f"chkconfig --add {quote(name)}"
+            yield f"chkconfig {quote(name)} on"
+        else:
+            yield from d_enable.operation_function(state, host, name)
+    elif not enabled:
         for link in rc_links(host, name, RC_LEVELS):
             yield f"rm -f {quote(link)}"
 

@@ -5,15 +5,36 @@ from __future__ import annotations
 import posixpath
 import re
 
-from pyinfra.api import operation, quote
+from pyinfra.api import OperationError, operation, quote
 from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import path_arg
-from pyinfra.modules._packages import ensure_packages
+from pyinfra.modules._packages import ensure_packages, package_list
+
+# A requirement as pip reads it (PEP 508): a name, extras, then version specifiers
+# (bare or in parentheses) or `@ URL`, then an environment marker after `;`.
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_ONE = r"(?:===|==|!=|<=|>=|~=|<|>)\s*[A-Za-z0-9_.*+!-]+"
+_SPECS = rf"{_ONE}(?:\s*,\s*{_ONE})*"
+REQUIREMENT = re.compile(
+    rf"\s*{_NAME}\s*(?:\[\s*(?:{_NAME}(?:\s*,\s*{_NAME})*)?\s*\])?\s*"
+    rf"(?:@\s*[A-Za-z][A-Za-z0-9+.-]*://\S+(?:\s+;.*)?|(?:{_SPECS}|\(\s*{_SPECS}\s*\))?\s*(?:;.*)?)"
+)
 
 
 def normalize(name: str) -> str:
     """pip's names compare case-insensitively, '-', '_' and '.' alike."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def check_requirements(packages) -> None:
+    """Refuse a spec pip would not read as a requirement: read by its leading name, a
+    typo like 'pkg@1.1' would act on 'pkg' (uninstall it, with present=False)."""
+    for spec in package_list(packages):
+        if not REQUIREMENT.fullmatch(spec):
+            raise OperationError(
+                f"{spec!r} is not a pip requirement: write name, name==1.0, name>=1,<2, "
+                "name[extra] or name @ https://..."
+            )
 
 
 def split_version(spec: str, installed: dict) -> tuple[str, str | None]:
@@ -42,7 +63,10 @@ def packages(state, host, packages=None, present=True, latest=False, requirement
       venv``, else ``virtualenv``) when missing
 
     pip's own settings come through the environment: ``env={'PIP_INDEX_URL': ...}``.
+    A package that is not a requirement pip can read (``pkg@1.1``, a path) is an
+    error before anything runs; install files and VCS URLs with ``requirements``.
     """
+    check_requirements(packages)
     created = False
     if virtualenv:
         venv = str(virtualenv)

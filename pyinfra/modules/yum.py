@@ -89,7 +89,8 @@ def rpm(state, host, source, present=True):
     """Install or remove an .rpm file, from a URL or a path on the host. Its
     dependencies are installed by yum.
 
-    + source: URL of the .rpm (downloaded once to /var/cache/pyinfra) or its path on the host
+    + source: URL of the .rpm (downloaded once to /var/cache/pyinfra, under a name
+      ending in .rpm as yum needs, whatever the URL ends in) or its path on the host
     + present: whether the package should be installed (absent removes the package the
       file holds)
 
@@ -108,6 +109,7 @@ def rpm(state, host, source, present=True):
             f"n=$(rpm -qp --queryformat '%{{NAME}}' {path}) && if rpm -q \"$n\" >/dev/null 2>&1;"
             f' then yum remove -y "$n"; fi'
         ),
+        suffix=".rpm",
     )
 
 
