@@ -21,29 +21,32 @@ def password_user():
 
 def test_password_and_key_options(pyinfra, deploy_dir, tmp_path, password_user, sshd, public_dir):
     out = public_dir
-    root = deploy_dir({
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('whoami > {out}/{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     empty_home = tmp_path / "home"
     (empty_home / ".ssh").mkdir(parents=True)
     env = {"HOME": str(empty_home)}
-    result = pyinfra("127.0.0.2", "deploy.py", "--user", password_user, "--password", "pa55 word$",
-                     cwd=root, env=env)
+    result = pyinfra(
+        "127.0.0.2", "deploy.py", "--user", password_user, "--password", "pa55 word$", cwd=root, env=env
+    )
     assert result.returncode == 0, result.output
     assert (out / "127.0.0.2").read_text() == f"{password_user}\n"
-    wrong = pyinfra("127.0.0.3", "deploy.py", "--user", password_user, "--password", "nope",
-                    cwd=root, env=env)
+    wrong = pyinfra(
+        "127.0.0.3", "deploy.py", "--user", password_user, "--password", "nope", cwd=root, env=env
+    )
     assert wrong.returncode == 1
     assert f"authentication failed for {password_user}@127.0.0.3" in wrong.output
 
     locked = tmp_path / "locked"
     shutil.copy(sshd.client_key, locked)
     subprocess.run(["ssh-keygen", "-p", "-q", "-N", "k3y", "-f", str(locked)], check=True)
-    result = pyinfra("127.0.0.4", "deploy.py", "--key", locked, "--key-password", "k3y",
-                     cwd=root, env=env)
+    result = pyinfra("127.0.0.4", "deploy.py", "--key", locked, "--key-password", "k3y", cwd=root, env=env)
     assert result.returncode == 0, result.output
     assert (out / "127.0.0.4").read_text() == "root\n"
     no_password = pyinfra("127.0.0.5", "deploy.py", "--key", locked, cwd=root, env=env)
@@ -52,15 +55,20 @@ def test_password_and_key_options(pyinfra, deploy_dir, tmp_path, password_user, 
 
 
 def test_sudo_options(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "deploy.py": """
+    root = deploy_dir(
+        {
+            "deploy.py": """
             from pyinfra.modules import server
             server.shell('whoami > /tmp/pyinfra-e2e-whoami-{{ host.name }}')
         """,
-    })
+        }
+    )
     try:
-        for option, expected in ((["--sudo"], "root"), (["--sudo-user", "nobody"], "nobody"),
-                                 (["--su-user", "nobody"], "nobody")):
+        for option, expected in (
+            (["--sudo"], "root"),
+            (["--sudo-user", "nobody"], "nobody"),
+            (["--su-user", "nobody"], "nobody"),
+        ):
             result = pyinfra("127.0.0.2", "deploy.py", *option, cwd=root)
             assert result.returncode == 0, result.output
             assert open("/tmp/pyinfra-e2e-whoami-127.0.0.2").read() == f"{expected}\n"
@@ -70,12 +78,12 @@ def test_sudo_options(pyinfra, deploy_dir, tmp_path):
             os.remove("/tmp/pyinfra-e2e-whoami-127.0.0.2")
 
 
-def test_parallel_limits_hosts_at_once_and_facts_gather_in_parallel_once(pyinfra, deploy_dir,
-                                                                           tmp_path):
+def test_parallel_limits_hosts_at_once_and_facts_gather_in_parallel_once(pyinfra, deploy_dir, tmp_path):
     log = tmp_path / "log"
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3', '127.0.0.4']\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3', '127.0.0.4']\n",
+            "deploy.py": f"""
             from pyinfra import host
             from pyinfra.modules import server
             import os
@@ -89,7 +97,8 @@ def test_parallel_limits_hosts_at_once_and_facts_gather_in_parallel_once(pyinfra
             assert host.fact.command(probe) == 'ok'  # cached: not run again
             server.shell('true')
         """,
-    })
+        }
+    )
     result = pyinfra("inventories/production.py", "deploy.py", cwd=root, env={"PROBE": "barrier"})
     assert result.returncode == 0, result.output
     # gathered on all three hosts at once, then cached
@@ -139,3 +148,27 @@ def test_colours_and_progress_only_on_a_terminal(pyinfra, deploy_dir, sshd, ssh_
     assert "\x1b[32m" not in no_colour
     piped = pyinfra("127.0.0.2", "deploy.py", cwd=root, env={"NO_COLOR": ""})
     assert "\x1b[" not in piped.output and "hosts done" not in piped.output
+
+
+def test_fact_output_shows_at_vv_only(pyinfra, deploy_dir, tmp_path):
+    """0.1 showed what fact commands print at -vv; -v shows commands' output only, and
+    our own fact markers never."""
+    (tmp_path / "there").write_text("x\n")
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.file('{tmp_path}/there', mode=640)
+            files.file('{tmp_path}/absent', present=False)
+            """,
+        }
+    )
+    quiet = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
+    assert quiet.returncode == 0, quiet.output
+    loud = pyinfra("127.0.0.2", "deploy.py", "-vv", cwd=root)
+    assert loud.returncode == 0, loud.output
+    stat_line = " root root"  # the file fact's stat output: mode, size, mtime, owner, group
+    assert stat_line not in quiet.output, quiet.output
+    assert stat_line in loud.output, loud.output
+    for result in (quiet, loud):
+        assert "__pyinfra_fact" not in result.output, result.output

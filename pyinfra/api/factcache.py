@@ -184,13 +184,17 @@ class FactCache:
         if not host.connected:
             return None
         sudo, sudo_user, su_user = identity
+        connector = host.connector
+        connector.quiet = not self.state.show_fact_output
         try:
-            result = host.connector.run_shell_command(
+            result = connector.run_shell_command(
                 command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, timeout=FACT_TIMEOUT
             )
         except ConnectError as error:
             self.state.fail_host(host, str(error))
             return None
+        finally:
+            connector.quiet = False
         if result.timed_out:
             # Never guess: a fact taken as absent would make operations act on it.
             self.state.fail_host(host, f"fact {names} did not answer within {FACT_TIMEOUT}s")

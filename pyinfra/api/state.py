@@ -162,6 +162,8 @@ class State:
         # (bytes that are not UTF-8 as surrogate escapes: connectors/base.decode_exact).
         self.on_output = None
         self.dry_run = False
+        # Whether what fact commands print reaches on_output too (0.1: at -vv).
+        self.show_fact_output = False
         # Set on Ctrl-C (runner.interrupt_all): nothing new starts.
         self.interrupted = False
         for host in inventory:

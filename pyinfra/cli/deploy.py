@@ -166,6 +166,7 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
     state.dry_run = options.dry
     if options.verbose:
         state.on_output = printer.remote_output
+        state.show_fact_output = options.verbose >= 2
     state.targets = limit_hosts(state, options.limit)
     return state
 

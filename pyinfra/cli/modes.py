@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import pkgutil
 import re
 from typing import Any

@@ -164,6 +164,8 @@ class Printer(Events):
         self.echo(Styled("error:", "red", bold=True), " ", text, err=True)
 
     def remote_output(self, host, stream: str, line: str) -> None:
+        if "__pyinfra_fact_" in line:
+            return  # the frame of a fact read (absent marker, separators): ours, not the host's
         self.echo("    [", Styled(host.name, bold=True), "] ", line, err=self.to_stderr or stream == "stderr")
 
     # -- runner events --------------------------------------------------------------

@@ -31,7 +31,7 @@ def if_exists(name: str, command: str, otherwise: str = f"echo {ABSENT}") -> str
     return (
         f"if [ -e {path} ] || [ -L {path} ]; then {command}; else d={path};"
         # Up a level with the shell's own expansion (no process per level).
-        ' while case $d in */*) d=${d%/*}; d=${d:-/} ;; *) d=. ;; esac;'
+        " while case $d in */*) d=${d%/*}; d=${d:-/} ;; *) d=. ;; esac;"
         ' ! [ -e "$d" ] && [ "$d" != . ] && [ "$d" != / ]; do :; done;'
         f' if [ -d "$d" ] && ! [ -x "$d" ]; then stat -- {path} >/dev/null; else {otherwise}; fi; fi'
     )

@@ -217,6 +217,8 @@ class Connector(ABC):
         self.host = host
         self.config = config
         self.on_output = on_output
+        # Set while facts are read and their output is not for the user (below -vv).
+        self.quiet = False
         self.connected = False
         # Set by interrupt(): no new command starts.
         self.interrupted = False
@@ -325,7 +327,7 @@ class Connector(ABC):
             logger.debug("[%s] stopping process %s: %s", self.host.name, pid, error)
 
     def output_callback(self) -> OutputCallback | None:
-        if self.on_output is None:
+        if self.on_output is None or self.quiet:
             return None
         host = self.host
 
