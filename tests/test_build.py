@@ -218,3 +218,28 @@ def test_operations_built_before_a_failure_keep_their_commands(tmp_path):
     (first, _), (broken, _) = [(op, meta) for meta, op in state.ops_for_host(host)]
     assert [str(c) for c in first.commands] == ["echo first"] and first.error is None
     assert broken.commands == [] and "files.file()" in broken.error
+
+
+def test_operation_meta_keeps_each_commands_result():
+    """What every command did is kept on the host's operation (for API users, --json)."""
+    from pyinfra.api.command import StringCommand
+    from pyinfra.api.connectors.base import CommandResult
+    from pyinfra.api.runner import Events, run_host_operation
+    from pyinfra.api.state import HostOperation, OperationMeta
+
+    class Connector:
+        connected = True
+
+        def run_commands(self, group, **kwargs):
+            return [CommandResult(str(c), 0, [f"out {c}"], []) for c in group]
+
+    state = make_state(count=1)
+    host = next(iter(state.inventory))
+    host.connector = Connector()
+    kwargs = dict(sudo=False, sudo_user=None, su_user=None, env={}, timeout=None, ignore_errors=False)
+    op = HostOperation([StringCommand("a"), StringCommand("b")], kwargs)
+    meta = OperationMeta("k", "Server/Shell", "deploy.py, line 1", kwargs)
+    assert run_host_operation(state, host, meta, op, Events())
+    assert op.success and op.changed and op.attempts == 1
+    done = [(r.command, r.exit_code, r.stdout) for r in op.results]
+    assert done == [("a", 0, ["out a"]), ("b", 0, ["out b"])]

@@ -193,6 +193,7 @@ def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list],
     """Run the operation's command groups once, from the first: ("ok", None),
     ("failed", what failed), ("lost", why: the host is gone) or ("interrupted", None)."""
     kwargs = op.global_kwargs
+    op.results = []
     for group in groups:
         if state.interrupted:
             if op.status == "running":
@@ -215,6 +216,7 @@ def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list],
             logger.debug(
                 "[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh)
             )
+        op.results.extend(results)
         failed = [result for result in results if not result.ok]
         if failed and state.interrupted:  # stopped by the interrupt, or about to be
             op.status, op.error = "interrupted", failed[0].describe()

@@ -76,6 +76,7 @@ class HostOperation:
         "feeds",
         "fresh",
         "attempts",
+        "results",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -96,6 +97,9 @@ class HostOperation:
         self.fresh: set[tuple] = set()
         # How many times its commands ran (retries= runs a failed operation again).
         self.attempts = 0
+        # What each command of its last attempt did (CommandResult: exit status,
+        # stdout, stderr), in order, ending with the first that failed.
+        self.results: list = []
         # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
@@ -128,6 +132,11 @@ class HostOperation:
     @property
     def changed(self) -> bool:
         return bool(self.commands)
+
+    @property
+    def success(self) -> bool:
+        """It ran and every command succeeded (False: failed, ignored or not run)."""
+        return self.status == "success"
 
     def __repr__(self) -> str:
         return f"HostOperation(commands={self.commands!r}, status={self.status!r})"
