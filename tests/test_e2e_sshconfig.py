@@ -172,3 +172,58 @@ def test_config_file_from_data_and_option(pyinfra, deploy_dir, sshd, tmp_path, h
     assert result.returncode != 0
     assert f"ssh_config file not found: {tmp_path}/missing" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("how", ["config", "data"])
+def test_forward_agent(pyinfra, deploy_dir, sshd, tmp_path, home, how):
+    """ForwardAgent yes (or ssh_forward_agent): commands on the host see the local
+    agent's keys; without it they see no agent."""
+    import subprocess
+
+    add_key(home, sshd, "login")
+    agent_key = tmp_path / "agent_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fwd-test", "-f", str(agent_key)], check=True
+    )
+    forward = "ForwardAgent yes" if how == "config" else ""
+    write_config(
+        home,
+        f"""
+        Host fwd fwd-off
+            HostName 127.0.0.2
+            User root
+            Port {sshd.port}
+            IdentityFile ~/keys/login
+            IdentitiesOnly yes
+        Host fwd
+            {forward}
+        """,
+    )
+    data = ", {'ssh_forward_agent': True}" if how == "data" else ""
+    root = deploy_dir(
+        {
+            "inventory.py": f"HOSTS = [('fwd'{data}), 'fwd-off']\n",
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell('ssh-add -L > {tmp_path}/keys-{{{{ host.name }}}} 2>&1 || true')
+            """,
+        }
+    )
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            subprocess.run(["sleep", "0.05"])
+        env = {"SSH_AUTH_SOCK": str(socket_path), "PATH": "/usr/bin:/bin"}
+        subprocess.run(["ssh-add", "-q", str(agent_key)], check=True, env=env, capture_output=True)
+        result = pyinfra("inventory.py", "deploy.py", cwd=root, port=False, env={"HOME": str(home), **env})
+        assert result.returncode == 0, result.output
+        assert "fwd-test" in (tmp_path / "keys-fwd").read_text(), result.output
+        assert "fwd-test" not in (tmp_path / "keys-fwd-off").read_text()
+    finally:
+        agent.terminate()
+        agent.wait()

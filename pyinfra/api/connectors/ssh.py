@@ -42,6 +42,8 @@ class SSHConnector(ChannelRunner, Connector):
         self._channels: list[list] = []
         self._endpoint: Endpoint | None = None
         self._sock = None
+        # ForwardAgent: what serves each channel's agent requests.
+        self._agent_handlers: list = []
 
     # -- connecting ---------------------------------------------------------------
 
@@ -59,6 +61,7 @@ class SSHConnector(ChannelRunner, Connector):
             proxy_jump=data.ssh_proxy_jump or None,
             strict=data.ssh_strict_host_key_checking or None,
             known_hosts=data.ssh_known_hosts_file or None,
+            forward_agent=None if data.ssh_forward_agent is None else bool(data.ssh_forward_agent),
         )
 
     def connect(self) -> None:
@@ -132,7 +135,12 @@ class SSHConnector(ChannelRunner, Connector):
         if not self.client:
             raise ConnectError(f"{self.host.name} is not connected")
         try:
-            return self.client.get_transport().open_session(timeout=self.config.TIMEOUT)
+            channel = self.client.get_transport().open_session(timeout=self.config.TIMEOUT)
+            if self._endpoint is not None and self._endpoint.forward_agent:
+                # Asked without waiting for the answer: no round trip more. The
+                # handler serves the host's requests from the local agent.
+                self._agent_handlers.append(paramiko.agent.AgentRequestHandler(channel))
+            return channel
         except (paramiko.SSHException, OSError, EOFError, AttributeError) as error:
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
@@ -344,6 +352,9 @@ class SSHConnector(ChannelRunner, Connector):
         for shell in self._shells.values():
             shell.close()
         self._shells.clear()
+        for handler in self._agent_handlers:
+            handler.close()
+        self._agent_handlers.clear()
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -351,7 +362,8 @@ class SSHConnector(ChannelRunner, Connector):
         self.connected = False
 
 
-# Uploads up to this size travel through the open shell; larger ones use SFTP.
+# Uploads up to this size travel through the open shell; larger ones are streamed over
+# an exec channel of their own (sshexec.py).
 SHELL_UPLOAD_MAX = 256 * 1024
 
 

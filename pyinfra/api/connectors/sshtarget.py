@@ -33,6 +33,8 @@ class Endpoint:
     connect_timeout: float | None = None
     alive_interval: int | None = None
     alive_count: int | None = None
+    # ForwardAgent: commands on the host may use the keys of the local ssh-agent.
+    forward_agent: bool = False
 
     @property
     def label(self) -> str:
@@ -94,6 +96,7 @@ def resolve(
     proxy_jump: str | None = None,
     strict: str | None = None,
     known_hosts: str | None = None,
+    forward_agent: bool | None = None,
     depth: int = 0,
 ) -> Endpoint:
     """The login for `name`: the given values (inventory data, CLI flags, a hop's
@@ -146,6 +149,8 @@ def resolve(
                 setattr(endpoint, attribute, kind(value))
             except ValueError:
                 raise ConnectError(f"ssh_config: bad {keyword} for {name}: {value}") from None
+
+    endpoint.forward_agent = bool(config.flag("forwardagent")) if forward_agent is None else forward_agent
 
     # ProxyJump and ProxyCommand: the first one given wins, as in OpenSSH.
     jump = proxy_jump
