@@ -509,9 +509,10 @@ def test_an_operations_commands_go_in_one_round_trip(pyinfra, deploy_dir, tmp_pa
     result = pyinfra("127.0.0.2", "deploy.py", "--debug", cwd=root, env={"PYINFRA_SSH_TRANSPORT": "shell"})
     assert result.returncode == 0, result.output
     together = [line for line in result.output.splitlines() if "[127.0.0.2] running" in line]
-    # The upload, its chmod and its move; then the three commands.
+    # The parent directory (made when missing), the upload, its chmod and its move;
+    # then the three commands.
     assert together == [
-        "debug: [127.0.0.2] running 3 command(s) in one round trip",
+        "debug: [127.0.0.2] running 4 command(s) in one round trip",
         "debug: [127.0.0.2] running 3 command(s) in one round trip",
     ], result.output
     assert (tmp_path / "app.conf").read_text() == "port = 80\n"
