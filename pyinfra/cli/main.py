@@ -22,7 +22,7 @@ Usage lines, one example each:
   deploy       pyinfra INVENTORY DEPLOY...
                pyinfra inventories/production.py deploy.py --dry
   --run        pyinfra INVENTORY --run 'COMMAND' | --run MODULE.OP ARG... KEY=VALUE...
-               pyinfra inventories/production.py --run 'uptime' -v
+               pyinfra inventories/production.py --run 'uptime'
                pyinfra web1.net --run server.user deploy home=/home/deploy
   --fact       pyinfra INVENTORY --fact NAME[:ARG,...] ...   (JSON on stdout)
                pyinfra @local --fact linux_distribution --fact file:/etc/hosts
