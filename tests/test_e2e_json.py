@@ -167,3 +167,17 @@ def test_json_when_the_deploy_file_fails_to_build(pyinfra, deploy_dir):
     doc = json.loads(result.stdout)
     host = doc["hosts"]["127.0.0.2"]
     assert host["success"] is False and "ZeroDivisionError" in host["error"]
+
+
+def test_json_when_fail_percent_stops_the_run(pyinfra, deploy_dir, tmp_path, sshd):
+    """Too many hosts fail to connect: the reachable one ran nothing and is no success."""
+    root, out = make_deploy(deploy_dir, tmp_path, sshd.port)
+    (root / "config.py").write_text("FAIL_PERCENT = 10\n")
+    result = pyinfra("inventory.py", "deploy.py", "--json", cwd=root, port=False)
+    assert result.returncode == 1, result.output
+    doc = document(result)
+    assert "FAIL_PERCENT" in doc["error"]
+    host = doc["hosts"]["127.0.0.2"]
+    assert host["success"] is False and "FAIL_PERCENT" in host["error"]
+    assert doc["hosts"]["127.0.0.9"]["success"] is False
+    assert list(out.iterdir()) == []
