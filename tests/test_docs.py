@@ -1,6 +1,8 @@
-"""The reference pages are generated from the docstrings: a stale page fails here."""
+"""The reference pages are generated from the docstrings: a stale page fails here; and
+docs/cli.md lists every option `pyinfra --help` shows."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,3 +42,39 @@ def test_every_operation_and_fact_has_a_section():
     with open(os.path.join(ROOT, "docs", "facts.md")) as handle:
         facts = handle.read()
     assert "### linux_distribution" in facts and "host.fact.find_in_file(name, pattern" in facts
+
+
+def help_options() -> set[str]:
+    """Every option name `pyinfra --help` lists (its Options section, not the epilog)."""
+    result = subprocess.run(["pyinfra", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("Options:", 1)[1]
+    names = set()
+    for line in section.splitlines():
+        if not line.startswith("  -"):
+            continue  # a wrapped help text, or the epilog (indented further)
+        spelled = line.strip().split("  ")[0]  # "-u, --user TEXT"
+        for part in spelled.split(", "):
+            names.add(part.split(" ")[0])
+    return names
+
+
+def documented_options() -> set[str]:
+    """The option names in the first column of docs/cli.md's options table."""
+    with open(os.path.join(ROOT, "docs", "cli.md")) as handle:
+        text = handle.read()
+    table = text.split("## Options", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            names.update(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", first))
+    return names
+
+
+def test_cli_doc_lists_every_option_of_help():
+    shown, documented = help_options(), documented_options()
+    assert len(shown) > 30 and "--sudo-password" in shown
+    assert shown - documented == set(), "options --help shows that docs/cli.md does not list"
+    # -vv is -v given twice; anything else in the table must be a real option.
+    assert documented - shown - {"-vv"} == set(), "docs/cli.md lists options --help does not show"

@@ -221,7 +221,7 @@ def test_usage_fact_with_vv(pyinfra, two_hosts):
     assert result.returncode == 0, result.output
     facts = json.loads(result.stdout)
     assert sorted(facts) == ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
-    assert facts["127.0.0.2"]["linux_distribution"]["name"] == "Debian"
+    assert facts["127.0.0.2"]["name"] == "Debian"  # one fact: {host: value}, as 0.1
 
 
 def test_usage_debug_data_with_and_without_deploy(pyinfra, deploy_dir, tmp_path):

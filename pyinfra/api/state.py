@@ -175,6 +175,8 @@ class State:
         self.show_fact_output = False
         # Set on Ctrl-C (runner.interrupt_all): nothing new starts.
         self.interrupted = False
+        # Why the run stopped before its end (FAIL_PERCENT), for reports of what happened.
+        self.stopped: str | None = None
         for host in inventory:
             host.state = self
 

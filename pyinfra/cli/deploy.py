@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Callable
 
 from pyinfra import hook
 from pyinfra.api.build import build as build_hosts
@@ -37,6 +38,10 @@ class Options:
     debug_state: bool = False
     retries: int | None = None
     retry_delay: float | None = None
+    # --run: hosts' output is shown unless quiet (-q); otherwise only with -v.
+    quiet: bool = False
+    # Called with the run's State once it exists (--json reads the results from it).
+    on_state: Callable[[State], None] | None = None
 
 
 def limit_hosts(state: State, limit: str | None) -> list:
@@ -164,7 +169,7 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
         config.RETRY_DELAY = options.retry_delay
     state = State(deploy.inventory, config, deploy.deploy_dir)
     state.dry_run = options.dry
-    if options.verbose:
+    if options.verbose or (options.run and not options.quiet):
         state.on_output = printer.remote_output
         state.show_fact_output = options.verbose >= 2
     state.targets = limit_hosts(state, options.limit)
@@ -181,7 +186,8 @@ def connect(state: State, printer: Printer) -> bool:
         else:
             printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
     if state.too_many_failed():
-        printer.error("too many hosts failed to connect (FAIL_PERCENT), stopping")
+        state.stopped = "too many hosts failed to connect (FAIL_PERCENT)"
+        printer.error(state.stopped + ", stopping")
         return False
     return True
 
@@ -195,6 +201,8 @@ def run(options: Options, printer: Printer) -> int:
         for _, values in host.data.layers():
             register_data(values)
     state = make_state(deploy, options, printer)
+    if options.on_state is not None:
+        options.on_state(state)
     if options.debug_data:
         return modes.debug_data(state, printer)
     if options.facts:
@@ -243,7 +251,8 @@ def run(options: Options, printer: Printer) -> int:
             interrupted_report(state, printer)
             raise
         if not completed:
-            printer.error("too many hosts failed (FAIL_PERCENT): the deploy stopped")
+            state.stopped = "too many hosts failed (FAIL_PERCENT)"
+            printer.error(state.stopped + ": the deploy stopped")
         try:
             call_hooks("after_deploy", state)
         except PyinfraError:

@@ -14,6 +14,7 @@ import gevent
 from pyinfra import __version__
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.secrets import register_data
+from pyinfra.cli.jsonout import Results
 from pyinfra.cli.output import Printer, ShownStream, route_logs
 
 EPILOG = """\b
@@ -21,7 +22,7 @@ Usage lines, one example each:
   deploy       pyinfra INVENTORY DEPLOY...
                pyinfra inventories/production.py deploy.py --dry
   --run        pyinfra INVENTORY --run 'COMMAND' | --run MODULE.OP ARG... KEY=VALUE...
-               pyinfra inventories/production.py --run 'uptime' -v
+               pyinfra inventories/production.py --run 'uptime'
                pyinfra web1.net --run server.user deploy home=/home/deploy
   --fact       pyinfra INVENTORY --fact NAME[:ARG,...] ...   (JSON on stdout)
                pyinfra @local --fact linux_distribution --fact file:/etc/hosts
@@ -59,11 +60,18 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--debug-data", is_flag=True, help="Print each host's data and its source as JSON.")
 @click.option("--debug-state", is_flag=True, help="Print the operations as JSON, run nothing.")
 @click.option("--dry", is_flag=True, help="Show proposed changes, change nothing.")
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    help="Print what each host did as one JSON document on stdout (deploy, --dry, --run).",
+)
 @click.option("--limit", help="Only these hosts: names, group names, * wildcards, comma-separated.")
 @click.option("--serial", is_flag=True, help="Run each operation host by host.")
 @click.option("--no-wait", is_flag=True, help="Let each host run ahead without waiting for others.")
 @click.option("--parallel", type=click.IntRange(min=1), help="Hosts worked on at once.")
 @click.option("-v", "verbose", count=True, help="Show remote output (-vv: also commands).")
+@click.option("-q", "quiet", is_flag=True, help="With --run: do not show the hosts' output.")
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
 @click.option(
     "--enable-pipelining",
@@ -119,11 +127,13 @@ def cli(
     debug_data,
     debug_state,
     dry,
+    json_output,
     limit,
     serial,
     no_wait,
     parallel,
     verbose,
+    quiet,
     debug,
     enable_pipelining,
     user,
@@ -147,8 +157,12 @@ def cli(
 
         show_facts()
         return
+    if quiet and verbose:
+        raise click.UsageError("-q hides the output that -v shows: give one of them")
     machine = bool(facts or debug_data or debug_state)
-    printer = Printer(verbose=verbose, machine=machine)
+    # --fact and --debug-* print their own JSON; --json is for deploys, --dry and --run.
+    results = Results() if json_output and not machine else None
+    printer = Printer(verbose=verbose, machine=machine or json_output)
     route_logs(printer, debug)
 
     args = list(inventory_and_deploys)
@@ -193,6 +207,8 @@ def cli(
         debug_state=debug_state,
         retries=retries,
         retry_delay=retry_delay,
+        quiet=quiet,
+        on_state=results.watch if results else None,
     )
     main = gevent.getcurrent()
 
@@ -207,9 +223,11 @@ def cli(
         gevent.get_hub().exception_stream = None
     else:
         gevent.get_hub().exception_stream = ShownStream(sys.stderr)
+    stopped: PyinfraError | str | None = None
     try:
         code = run(options, printer)
     except PyinfraError as error:
+        stopped = error
         if debug:
             cause = error.__cause__ or error
             # The three-argument form: Python 3.9 has no other.
@@ -220,6 +238,9 @@ def cli(
     except KeyboardInterrupt:
         printer.error("interrupted")
         code = 130
+        stopped = "interrupted"
+    if results is not None:
+        results.emit(stopped)
     # Everything is done and closed. Leave the objects of the run to the end of the
     # process rather than to a last garbage collection, which costs a tenth of a
     # second of CPU after a run of a few dozen hosts (scripts/bench).

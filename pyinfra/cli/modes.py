@@ -78,6 +78,8 @@ def parse_facts(specs: list[str]) -> list[tuple[str, str, tuple]]:
 
 
 def print_facts(state: State, facts: list[tuple[str, str, tuple]], printer: Printer) -> int:
+    """One fact: {host: value}, as 0.1 printed it. Several: {host: {label: value}}. A
+    host that could not answer has {"error": why} in either form, and the exit code is 1."""
     out: dict[str, Any] = {}
     for host in state.targets:
         out[host.name] = {}
@@ -90,6 +92,8 @@ def print_facts(state: State, facts: list[tuple[str, str, tuple]], printer: Prin
         if state.results[host].failed:
             failed = True
             out[host.name] = {"error": state.results[host].error}
+        elif len(facts) == 1:
+            out[host.name] = out[host.name].get(facts[0][0])
     emit(out)
     return 1 if failed else 0
 
