@@ -59,6 +59,7 @@ def parse_data(values: tuple[str, ...]) -> dict:
 @click.option("--debug-data", is_flag=True, help="Print each host's data and its source as JSON.")
 @click.option("--debug-state", is_flag=True, help="Print the operations as JSON, run nothing.")
 @click.option("--dry", is_flag=True, help="Show proposed changes, change nothing.")
+@click.option("--diff", is_flag=True, help="Show what each change does to files, as a diff.")
 @click.option("--limit", help="Only these hosts: names, group names, * wildcards, comma-separated.")
 @click.option("--serial", is_flag=True, help="Run each operation host by host.")
 @click.option("--no-wait", is_flag=True, help="Let each host run ahead without waiting for others.")
@@ -119,6 +120,7 @@ def cli(
     debug_data,
     debug_state,
     dry,
+    diff,
     limit,
     serial,
     no_wait,
@@ -178,6 +180,7 @@ def cli(
         inventory=args[0],
         deploys=args[1:],
         dry=dry,
+        diff=diff,
         limit=limit,
         serial=serial,
         no_wait=no_wait,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import stat
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.diff import MAX_DIFF_BYTES
 from pyinfra.api.facts import ABSENT
 
 # Raw mode (hex), size, mtime, owner name, group name: one line, locale-independent.
@@ -175,3 +176,45 @@ class FindDirectories(FactBase):
 
     def process(self, output):
         return [line for line in output if line]
+
+
+class FileContents(FactBase):
+    """The content of a regular file: `{size, sha1, content}`, `content` as bytes, or
+    None when the file is larger than 256 KiB. With `sed_expression`, what that sed
+    expression would make of the content (the file is left as it is). None when the
+    file is absent (or not a regular file). `--diff` reads it."""
+
+    def command(self, name, sed_expression=None):
+        path = quote(name)
+        if sed_expression is None:
+            return if_exists(name, f"if [ -f {path} ]; then {describe_file(path)}; else echo {ABSENT}; fi")
+        # sed's output goes to a file of its own, so a failing sed is an error, not
+        # an empty content.
+        preview = (
+            f't=$(mktemp) && {{ sed -e {quote(sed_expression)} < {path} > "$t" && {describe_file(chr(34) + "$t" + chr(34))};'
+            ' r=$?; rm -f "$t"; [ $r -eq 0 ]; }'
+        )
+        return if_exists(name, f"if [ -f {path} ]; then {preview}; else echo {ABSENT}; fi")
+
+    def process(self, output):
+        size = int(output[0].strip())
+        sha1 = output[1].split()[0]
+        if len(sha1) != 40:
+            raise ValueError(f"not a SHA1: {sha1!r}")
+        content = None
+        if len(output) > 2 and output[2] == "content":
+            # od's hex digits, whitespace between them ignored.
+            content = bytes.fromhex("".join(output[3:]))
+            if len(content) != size:
+                raise ValueError(f"read {len(content)} bytes of {size}")
+        return {"size": size, "sha1": sha1, "content": content}
+
+
+def describe_file(path: str) -> str:
+    """Shell code printing a file's size, its SHA1, and, when it is not larger than
+    MAX_DIFF_BYTES, its bytes as hex (od is POSIX, in busybox too; the hex survives
+    any byte the file holds)."""
+    return (
+        f"s=$(wc -c < {path}) && echo $s && sha1sum < {path} && if [ $s -le {MAX_DIFF_BYTES} ];"
+        f" then echo content && od -An -v -tx1 < {path}; fi"
+    )
