@@ -122,7 +122,10 @@ def test_secret_in_a_template_is_masked_in_the_diff(pyinfra, deploy_dir, tmp_pat
     result = pyinfra("inventory.py", "deploy.py", "--dry", "--diff", cwd=root)
     assert result.returncode == 0, result.output
     assert "hunter2-sekret" not in result.output
-    assert diff_block(result.stdout, f"--- {HOST}:{target}")[-2:] == ["-password = old-value", "+password = ***"]
+    assert diff_block(result.stdout, f"--- {HOST}:{target}")[-2:] == [
+        "-password = old-value",
+        "+password = ***",
+    ]
 
 
 def test_binary_file_is_one_line(pyinfra, deploy_dir, tmp_path):
@@ -233,7 +236,9 @@ def test_diff_during_a_real_run_and_of_a_dependent_operation(pyinfra, deploy_dir
     assert target.read_text() == "listen 81\nextra=2\n"
     lines = [line.strip() for line in result.stdout.splitlines()]
     # The upload's diff among the proposed changes, the line's when it is made.
-    assert lines.index("-listen 80") < lines.index("+listen 81") < lines.index("--> Beginning operation run...")
+    assert (
+        lines.index("-listen 80") < lines.index("+listen 81") < lines.index("--> Beginning operation run...")
+    )
     assert lines.index("--> Beginning operation run...") < lines.index("+extra=2"), result.output
     before, after = result.stdout.split("--> Beginning operation run...")
     assert diff_block(before, f"--- {HOST}:{target}") == [

@@ -94,7 +94,11 @@ def identity(op: Any, config: Any) -> tuple:
     """(sudo, sudo_user, su_user) the operation's facts are read as."""
     kwargs = op.global_kwargs
     sudo = bool(kwargs.get("sudo", config.SUDO))
-    return (sudo, kwargs.get("sudo_user", config.SUDO_USER) if sudo else None, kwargs.get("su_user", config.SU_USER))
+    return (
+        sudo,
+        kwargs.get("sudo_user", config.SUDO_USER) if sudo else None,
+        kwargs.get("su_user", config.SU_USER),
+    )
 
 
 def needed(change: ContentChange) -> list[tuple]:
@@ -192,7 +196,7 @@ def content_lines(where: str, change: ContentChange, value: Callable[[tuple], An
             return [(NOTE, f"{where}: no diff (the current content was not read)")]
         if isinstance(old, FactFailure):
             return [(NOTE, f"{where}: no diff ({old.message})")]
-    old_bytes = old["content"] if old else b""
+    old_bytes = as_bytes(old["content"]) if old else b""
 
     new_bytes: bytes | None = None
     new_size, new_sha1 = None, change.new_sha1
@@ -215,7 +219,7 @@ def content_lines(where: str, change: ContentChange, value: Callable[[tuple], An
             return [(NOTE, f"{where}: no diff ({new.message})")]
         if new is None:
             return [(NOTE, f"{where}: no diff (the new content was not read)")]
-        new_bytes, new_size, new_sha1 = new["content"], new["size"], new["sha1"]
+        new_bytes, new_size, new_sha1 = as_bytes(new["content"]), new["size"], new["sha1"]
     if new_bytes is not None:
         new_size = len(new_bytes)
         new_sha1 = hashlib.sha1(new_bytes).hexdigest()
@@ -227,6 +231,11 @@ def content_lines(where: str, change: ContentChange, value: Callable[[tuple], An
         before = describe(old["size"], old["sha1"]) if old is not None else "new"
         return [(NOTE, f"{where}: {why}, {before} -> {describe(new_size, new_sha1)}")]
     return unified(where if old is not None else "/dev/null", where, old_text, new_text)
+
+
+def as_bytes(content: str | None) -> bytes | None:
+    """The bytes of the file_contents fact's `content`."""
+    return None if content is None else content.encode("utf-8", "surrogateescape")
 
 
 def is_binary(*contents: bytes | None) -> bool:

@@ -179,10 +179,12 @@ class FindDirectories(FactBase):
 
 
 class FileContents(FactBase):
-    """The content of a regular file: `{size, sha1, content}`, `content` as bytes, or
-    None when the file is larger than 256 KiB. With `sed_expression`, what that sed
-    expression would make of the content (the file is left as it is). None when the
-    file is absent (or not a regular file). `--diff` reads it."""
+    """The content of a regular file: `{size, sha1, content}`. `content` is text (a
+    byte that is not UTF-8 as a surrogate escape: `content.encode('utf-8',
+    'surrogateescape')` is the file's bytes), None when the file is larger than 256
+    KiB. With `sed_expression`, what that sed expression would make of the content
+    (the file is left as it is). None when the file is absent (or not a regular
+    file). `--diff` reads it."""
 
     def command(self, name, sed_expression=None):
         path = quote(name)
@@ -190,9 +192,10 @@ class FileContents(FactBase):
             return if_exists(name, f"if [ -f {path} ]; then {describe_file(path)}; else echo {ABSENT}; fi")
         # sed's output goes to a file of its own, so a failing sed is an error, not
         # an empty content.
+        sed = f"sed -e {quote(sed_expression)} < {path}"
         preview = (
-            f't=$(mktemp) && {{ sed -e {quote(sed_expression)} < {path} > "$t" && {describe_file(chr(34) + "$t" + chr(34))};'
-            ' r=$?; rm -f "$t"; [ $r -eq 0 ]; }'
+            f"__pyinfra_t=$(mktemp) && {{ {sed} > {TEMP} && {describe_file(TEMP)};"
+            f" __pyinfra_r=$?; rm -f {TEMP}; [ $__pyinfra_r -eq 0 ]; }}"
         )
         return if_exists(name, f"if [ -f {path} ]; then {preview}; else echo {ABSENT}; fi")
 
@@ -204,10 +207,14 @@ class FileContents(FactBase):
         content = None
         if len(output) > 2 and output[2] == "content":
             # od's hex digits, whitespace between them ignored.
-            content = bytes.fromhex("".join(output[3:]))
-            if len(content) != size:
-                raise ValueError(f"read {len(content)} bytes of {size}")
+            raw = bytes.fromhex("".join(output[3:]))
+            if len(raw) != size:
+                raise ValueError(f"read {len(raw)} bytes of {size}")
+            content = raw.decode("utf-8", "surrogateescape")
         return {"size": size, "sha1": sha1, "content": content}
+
+
+TEMP = '"$__pyinfra_t"'
 
 
 def describe_file(path: str) -> str:
@@ -215,6 +222,6 @@ def describe_file(path: str) -> str:
     MAX_DIFF_BYTES, its bytes as hex (od is POSIX, in busybox too; the hex survives
     any byte the file holds)."""
     return (
-        f"s=$(wc -c < {path}) && echo $s && sha1sum < {path} && if [ $s -le {MAX_DIFF_BYTES} ];"
-        f" then echo content && od -An -v -tx1 < {path}; fi"
+        f"__pyinfra_s=$(wc -c < {path}) && echo $__pyinfra_s && sha1sum < {path}"
+        f" && if [ $__pyinfra_s -le {MAX_DIFF_BYTES} ]; then echo content && od -An -v -tx1 < {path}; fi"
     )
