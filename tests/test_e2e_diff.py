@@ -4,6 +4,12 @@ against the test sshd."""
 
 import hashlib
 import os
+import re
+
+try:
+    from tests.test_e2e_terminal import run_on_terminal
+except ImportError:  # tests/ itself on sys.path
+    from test_e2e_terminal import run_on_terminal
 
 HOST = "127.0.0.2"
 HOSTS = ("127.0.0.2", "127.0.0.3")
@@ -87,8 +93,10 @@ def test_new_file_is_all_added_and_mode_changes_are_lines(pyinfra, deploy_dir, t
         }
     )
     os.symlink("/nowhere", remote / "link")
-    result = pyinfra("inventory.py", "deploy.py", "--dry", "--diff", cwd=root)
+    # Colours allowed (NO_COLOR empty), yet none through a pipe.
+    result = pyinfra("inventory.py", "deploy.py", "--dry", "--diff", cwd=root, env={"NO_COLOR": ""})
     assert result.returncode == 0, result.output
+    assert "\x1b" not in result.output
     assert diff_block(result.stdout, "--- /dev/null") == [
         "--- /dev/null",
         f"+++ {HOST}:{remote}/sub/new.txt",
@@ -128,6 +136,27 @@ def test_secret_in_a_template_is_masked_in_the_diff(pyinfra, deploy_dir, tmp_pat
     ]
 
 
+def test_diff_is_coloured_on_a_terminal(sshd, ssh_home, deploy_dir, tmp_path):
+    target = tmp_path / "app.conf"
+    target.write_text("old\n")
+    root = deploy_dir(
+        {
+            "inventory.py": f"HOSTS = [{HOST!r}]\n",
+            "files/app.conf": "new\n",
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.put('files/app.conf', '{target}')
+            """,
+        }
+    )
+    code, received = run_on_terminal(
+        sshd.port, ssh_home, ["inventory.py", "deploy.py", "--dry", "--diff"], root
+    )
+    assert code == 0, received
+    assert re.search(rb"\x1b\[31m(\x1b\[22m)?-old\x1b\[0m", received), received
+    assert re.search(rb"\x1b\[32m(\x1b\[22m)?\+new\x1b\[0m", received), received
+
+
 def test_binary_file_is_one_line(pyinfra, deploy_dir, tmp_path):
     target = tmp_path / "blob.bin"
     old = b"\x00\x01old binary\xff" * 10
@@ -153,6 +182,38 @@ def test_binary_file_is_one_line(pyinfra, deploy_dir, tmp_path):
     assert expected in [line.strip() for line in result.stdout.splitlines()], result.output
     assert "@@" not in result.output
     assert target.read_bytes() == old
+
+
+def test_large_file_is_one_line(pyinfra, deploy_dir, tmp_path):
+    """Larger than 256 KiB, on either side: its size and SHA1, not a diff."""
+    big = "".join(f"line {n}\n" for n in range(40000)).encode()
+    small = b"small\n"
+    up, down = tmp_path / "up.txt", tmp_path / "down.txt"
+    up.write_bytes(small)
+    down.write_bytes(big)
+    root = deploy_dir(
+        {
+            "inventory.py": f"HOSTS = [{HOST!r}]\n",
+            "templates/small.j2": "small\n",
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.put('files/big.txt', '{up}')
+            files.template('templates/small.j2', '{down}')
+            """,
+        }
+    )
+    (root / "files").mkdir()
+    (root / "files" / "big.txt").write_bytes(big)
+    result = pyinfra("inventory.py", "deploy.py", "--dry", "--diff", cwd=root)
+    assert result.returncode == 0, result.output
+    lines = [line.strip() for line in result.stdout.splitlines()]
+
+    def described(content):
+        return f"{len(content)} bytes (sha1 {hashlib.sha1(content).hexdigest()})"
+
+    assert f"{HOST}:{up}: large, {described(small)} -> {described(big)}" in lines, result.output
+    assert f"{HOST}:{down}: large, {described(big)} -> {described(small)}" in lines, result.output
+    assert "@@" not in result.output
 
 
 def test_line_and_replace_show_their_diffs(pyinfra, deploy_dir, tmp_path):
