@@ -60,5 +60,5 @@ class DiffEvents:
         if not op.changes or not op.commands or self.printer.silenced:
             return
         diff.read_contents(self.state, host, [op], again=True)
-        self.printer.host_line(host, f"{meta.name}: made again, changes:", "yellow")
+        self.printer.host_line(host, "planned now (it depends on an earlier change):", "yellow")
         show(self.printer, self.state, host, op)
