@@ -211,7 +211,8 @@ def content_lines(where: str, change: ContentChange, value: Callable[[tuple], An
                     new_bytes = handle.read()
     elif change.edit is not None:
         if old is not None and old_bytes is None:
-            return [(NOTE, f"{where}: binary or large, {describe(old['size'], old['sha1'])}: edited")]
+            # Larger than MAX_DIFF_BYTES: its content was not read.
+            return [(NOTE, f"{where}: large, {describe(old['size'], old['sha1'])} -> lines edited")]
         new_bytes = change.edit(old_bytes or b"")
     elif change.sed is not None:
         new = value((change.path, change.sed))
