@@ -25,19 +25,28 @@ class Host:
         self.fact = FactProxy(self)
         self.state: State | None = None
         self.connector: Connector | None = None
-        # greenlet -> (global arguments, HostOperation, fact keys read) of the
-        # operation it builds.
-        self._building: dict[Any, tuple[dict[str, Any], Any, list]] = {}
+        # greenlet -> (global arguments, HostOperation, fact keys read, file changes
+        # noted) of the operation it builds.
+        self._building: dict[Any, tuple[dict[str, Any], Any, list, list]] = {}
 
     @contextmanager
     def building(
-        self, op_kwargs: dict[str, Any], host_op: Any = None, reads: list | None = None
+        self,
+        op_kwargs: dict[str, Any],
+        host_op: Any = None,
+        reads: list | None = None,
+        changes: list | None = None,
     ) -> Iterator[None]:
         """The current greenlet builds an operation: facts read meanwhile are read as
         its user (a fact read under sudo is read with sudo), and their keys are added
-        to `reads`."""
+        to `reads`; the file changes it notes (api/diff.py) to `changes`."""
         current = getcurrent()
-        self._building[current] = (op_kwargs, host_op, reads if reads is not None else [])
+        self._building[current] = (
+            op_kwargs,
+            host_op,
+            reads if reads is not None else [],
+            changes if changes is not None else [],
+        )
         try:
             yield
         finally:
@@ -60,6 +69,12 @@ class Host:
         """Where the operation the current greenlet builds notes the facts it reads."""
         building = self._building.get(getcurrent())
         return building[2] if building else None
+
+    @property
+    def file_changes(self) -> list | None:
+        """Where the operation the current greenlet builds notes its file changes."""
+        building = self._building.get(getcurrent())
+        return building[3] if building else None
 
     def get_fact(self, name: str, *args: Any) -> Any:
         if self.state is None:

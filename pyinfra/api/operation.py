@@ -136,9 +136,16 @@ def operation(func: Callable) -> Callable:
 
         ignored: list[str] = []
 
+        noted: list = []
+
         def make_commands(host_op: HostOperation | None = None, reads: list | None = None) -> list:
+            changes: list = []
+            if host_op is not None:
+                host_op.changes = changes
+            else:
+                noted[:] = [changes]
             try:
-                with host.building(global_kwargs, host_op, reads):
+                with host.building(global_kwargs, host_op, reads, changes):
                     made = func(state, host, *rendered_args, **rendered_kwargs)
                     return [to_command(c) for c in made or ()]
             except FactIgnoredError as error:
@@ -168,6 +175,7 @@ def operation(func: Callable) -> Callable:
             commands = make_commands(None, reads)
             host_op = state.add_operation(host, key, name, location, commands, global_kwargs, position)
             host_op.reads = reads
+            host_op.changes = noted[0] if noted else []
             if ignored:
                 host_op.error = ignored[0]
         if deferrable:

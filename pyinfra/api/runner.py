@@ -27,6 +27,9 @@ class Events:
     def host_operation_done(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
         pass
 
+    def operation_made(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
+        """A dependent operation was made again, its commands about to run."""
+
 
 def command_groups(commands: list) -> list[list]:
     """Consecutive shell commands and uploads go together (the connector may send them
@@ -145,6 +148,7 @@ def run_host_operation(
             state.fail_host(host, f"{meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
+        events.operation_made(host, meta, op)
     commands = op.commands
     if op.error is not None and op.status is None:
         # A fact it reads could not be read and it has ignore_errors (api/operation.py).

@@ -77,6 +77,7 @@ class HostOperation:
         "fresh",
         "attempts",
         "results",
+        "changes",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -100,6 +101,8 @@ class HostOperation:
         # What each command of its last attempt did (CommandResult: exit status,
         # stdout, stderr), in order, ending with the first that failed.
         self.results: list = []
+        # What its commands change in files, for diffs (api/diff.py).
+        self.changes: list = []
         # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None

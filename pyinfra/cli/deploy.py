@@ -14,6 +14,9 @@ from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.runner import connect_all, disconnect_all, interrupt_all, run_operations
 from pyinfra.api.secrets import register_data
 from pyinfra.api.state import State
+from pyinfra.cli.diff import DiffEvents
+from pyinfra.cli.diff import read_before_run as read_diffs
+from pyinfra.cli.diff import show as show_diff
 from pyinfra.cli.load import load
 from pyinfra.cli.output import Printer
 
@@ -42,6 +45,7 @@ class Options:
     quiet: bool = False
     # Called with the run's State once it exists (--json reads the results from it).
     on_state: Callable[[State], None] | None = None
+    diff: bool = False
 
 
 def limit_hosts(state: State, limit: str | None) -> list:
@@ -85,7 +89,7 @@ def build(state: State, deploy_files, printer: Printer) -> None:
     )
 
 
-def show_proposed(state: State, printer: Printer) -> None:
+def show_proposed(state: State, printer: Printer, diff: bool = False) -> None:
     printer.phase("Proposed changes:")
     if not state.op_order:
         printer.line("    (no operations)")
@@ -104,6 +108,8 @@ def show_proposed(state: State, printer: Printer) -> None:
                 if printer.verbose >= 2 or state.dry_run:
                     for command in op.commands:
                         printer.line(f"        {command}")
+                if diff:
+                    show_diff(printer, state, host, op)
             elif op.error is not None:
                 printer.host_line(host, "error (ignored): " + op.error, "yellow")
             else:
@@ -233,14 +239,17 @@ def run(options: Options, printer: Printer) -> int:
             build(state, deploy.deploy_files, printer)
         if options.debug_state:
             return modes.debug_state(state, printer)
-        show_proposed(state, printer)
+        if options.diff:
+            read_diffs(state)
+        show_proposed(state, printer, diff=options.diff)
         if options.dry:
             printer.phase("Dry run: nothing was changed.")
             return 1 if state.failed_hosts() else 0
         call_hooks("before_deploy", state)
         printer.phase("Beginning operation run...")
         try:
-            completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
+            events = DiffEvents(printer, state) if options.diff else printer
+            completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=events)
         except KeyboardInterrupt:
             printer.silenced = True
             printer.done_progress()

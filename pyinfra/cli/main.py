@@ -66,6 +66,7 @@ def parse_data(values: tuple[str, ...]) -> dict:
     is_flag=True,
     help="Print what each host did as one JSON document on stdout (deploy, --dry, --run).",
 )
+@click.option("--diff", is_flag=True, help="Show what each change does to files, as a diff.")
 @click.option("--limit", help="Only these hosts: names, group names, * wildcards, comma-separated.")
 @click.option("--serial", is_flag=True, help="Run each operation host by host.")
 @click.option("--no-wait", is_flag=True, help="Let each host run ahead without waiting for others.")
@@ -128,6 +129,7 @@ def cli(
     debug_state,
     dry,
     json_output,
+    diff,
     limit,
     serial,
     no_wait,
@@ -192,6 +194,7 @@ def cli(
         inventory=args[0],
         deploys=args[1:],
         dry=dry,
+        diff=diff,
         limit=limit,
         serial=serial,
         no_wait=no_wait,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import stat
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.diff import MAX_DIFF_BYTES
 from pyinfra.api.facts import ABSENT
 
 # Raw mode (hex), size, mtime, owner name, group name: one line, locale-independent.
@@ -175,3 +176,52 @@ class FindDirectories(FactBase):
 
     def process(self, output):
         return [line for line in output if line]
+
+
+class FileContents(FactBase):
+    """The content of a regular file: `{size, sha1, content}`. `content` is text (a
+    byte that is not UTF-8 as a surrogate escape: `content.encode('utf-8',
+    'surrogateescape')` is the file's bytes), None when the file is larger than 256
+    KiB. With `sed_expression`, what that sed expression would make of the content
+    (the file is left as it is). None when the file is absent (or not a regular
+    file). `--diff` reads it."""
+
+    def command(self, name, sed_expression=None):
+        path = quote(name)
+        if sed_expression is None:
+            return if_exists(name, f"if [ -f {path} ]; then {describe_file(path)}; else echo {ABSENT}; fi")
+        # sed's output goes to a file of its own, so a failing sed is an error, not
+        # an empty content.
+        sed = f"sed -e {quote(sed_expression)} < {path}"
+        preview = (
+            f"__pyinfra_t=$(mktemp) && {{ {sed} > {TEMP} && {describe_file(TEMP)};"
+            f" __pyinfra_r=$?; rm -f {TEMP}; [ $__pyinfra_r -eq 0 ]; }}"
+        )
+        return if_exists(name, f"if [ -f {path} ]; then {preview}; else echo {ABSENT}; fi")
+
+    def process(self, output):
+        size = int(output[0].strip())
+        sha1 = output[1].split()[0]
+        if len(sha1) != 40:
+            raise ValueError(f"not a SHA1: {sha1!r}")
+        content = None
+        if len(output) > 2 and output[2] == "content":
+            # od's hex digits, whitespace between them ignored.
+            raw = bytes.fromhex("".join(output[3:]))
+            if len(raw) != size:
+                raise ValueError(f"read {len(raw)} bytes of {size}")
+            content = raw.decode("utf-8", "surrogateescape")
+        return {"size": size, "sha1": sha1, "content": content}
+
+
+TEMP = '"$__pyinfra_t"'
+
+
+def describe_file(path: str) -> str:
+    """Shell code printing a file's size, its SHA1, and, when it is not larger than
+    MAX_DIFF_BYTES, its bytes as hex (od is POSIX, in busybox too; the hex survives
+    any byte the file holds)."""
+    return (
+        f"__pyinfra_s=$(wc -c < {path}) && echo $__pyinfra_s && sha1sum < {path}"
+        f" && if [ $__pyinfra_s -le {MAX_DIFF_BYTES} ]; then echo content && od -An -v -tx1 < {path}; fi"
+    )

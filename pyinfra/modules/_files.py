@@ -9,6 +9,7 @@ import posixpath
 import re
 
 from pyinfra.api import FileUploadCommand, OperationError, quote
+from pyinfra.api.diff import ContentChange, note, note_attributes
 
 
 def path_arg(path: str) -> str:
@@ -37,9 +38,13 @@ def attribute_commands(
     mode=None,
     recursive: bool = False,
     link: bool = False,
+    host=None,
 ):
     """chown / chgrp / chmod `path` where `info` (the file fact; None: a new file)
-    differs from what is asked. `mode` is already parsed."""
+    differs from what is asked. `mode` is already parsed. With `host`, the changes
+    are noted for diffs."""
+    if host is not None:
+        note_attributes(host, path, info, user, group, None if link else mode)
     info = info or {}
     flag = "-R " if recursive else "-h " if link else ""
     user_differs = bool(user) and info.get("user") != user
@@ -72,9 +77,12 @@ def temp_path(remote: str, tag: str) -> str:
     return posixpath.join(directory, f".{base}{suffix}")
 
 
-def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=None):
+def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=None, host=None):
     """Give `temp` its owner and mode, then move it over `remote`. `info`: the file
-    fact of `remote` (None when there is no file yet)."""
+    fact of `remote` (None when there is no file yet). With `host`, the owner and mode
+    changes of `remote` are noted for diffs."""
+    if host is not None:
+        note_attributes(host, remote, info, user, group, mode)
     # The move replaces the file: keep the owner and mode it had unless told otherwise,
     # as the file fact read them (busybox's chown and chmod have no --reference).
     # Only root may give a file away, so keeping the owner is best effort.
@@ -99,7 +107,7 @@ def upload_commands(
         if user or group or mode:
             info = host.fact.file(remote)
             if info:
-                yield from attribute_commands(remote, info, user, group, mode)
+                yield from attribute_commands(remote, info, user, group, mode, host=host)
         return
 
     # Read in the same round trip as the SHA1 (its prefetch).
@@ -110,9 +118,20 @@ def upload_commands(
     parent = posixpath.dirname(remote.rstrip("/"))
     if info is None and create_remote_dir and parent not in ("", "/", "."):
         yield f"mkdir -p {path_arg(parent)}"
+    note(
+        host,
+        ContentChange(
+            remote,
+            exists=info is not None,
+            new=src,
+            new_sha1=sha1,
+            old_size=info["size"] if info else None,
+            old_sha1=remote_sha1,
+        ),
+    )
     temp = temp_path(remote, sha1[:12])
     yield FileUploadCommand(src, temp)
-    yield from move_into_place(temp, remote, info, user, group, mode)
+    yield from move_into_place(temp, remote, info, user, group, mode, host=host)
 
 
 def local_path(state, filename, add_deploy_dir: bool = True) -> str:
@@ -176,24 +195,62 @@ def edit_line(
     fact_args = (name, pattern, True) if ignore_case else (name, pattern)
     matches = host.fact.find_in_file(*fact_args)
 
+    exists = matches is not None
+
     if not present:
         if matches:
+            note(host, ContentChange(name, exists, edit=rewritten(matches, None)))
             yield rewrite_lines_command(name, matches, None)
         return
 
     if replace is None:
         if not matches:
+            note(host, ContentChange(name, exists, edit=appended(text)))
             yield append_line_command(name, text)
         return
 
     if matches:
         stale = [line for line in matches if line != replace]
         if stale:
+            note(host, ContentChange(name, exists, edit=rewritten(stale, replace)))
             yield rewrite_lines_command(name, stale, replace)
         return
     # Nothing to replace: add the replacement line, unless it is there already.
     if not host.fact.find_in_file(name, f"^{escape_bre(replace)}$"):
+        note(host, ContentChange(name, exists, edit=appended(replace)))
         yield append_line_command(name, replace)
+
+
+# What the commands above make of a file's content, for diffs: the same edit, in Python.
+
+
+def appended(text: str):
+    def edit(content: bytes) -> bytes:
+        if content and not content.endswith(b"\n"):
+            content += b"\n"  # as append_line_command: the last line is ended first
+        return content + text.encode("utf-8", "surrogateescape") + b"\n"
+
+    return edit
+
+
+def rewritten(lines: list[str], replace: str | None):
+    wanted = set(lines)
+
+    def edit(content: bytes) -> bytes:
+        # As REWRITE_AWK: records are lines, compared whole; each is printed ended by
+        # a newline (a last line without one gets one).
+        records = content.decode("utf-8", "surrogateescape").split("\n")
+        if records[-1] == "":
+            records.pop()
+        out = []
+        for record in records:
+            if record not in wanted:
+                out.append(record)
+            elif replace is not None:
+                out.append(replace)
+        return "".join(record + "\n" for record in out).encode("utf-8", "surrogateescape")
+
+    return edit
 
 
 def parse_line_flags(flags) -> bool:

@@ -15,6 +15,7 @@ import re
 import jinja2
 
 from pyinfra.api import OperationError, operation, quote
+from pyinfra.api.diff import AttributeChange, ContentChange, note
 from pyinfra.api.templating import TemplateHost, template_line
 from pyinfra.modules import unknown_operation  # noqa: E402
 from pyinfra.modules._files import (
@@ -61,7 +62,7 @@ def file(state, host, name, present=True, user=None, group=None, mode=None, touc
 
     if info is None or touch:
         yield f"touch {path_arg(name)}"
-    yield from attribute_commands(name, info, user, group, mode)
+    yield from attribute_commands(name, info, user, group, mode, host=host)
 
 
 @operation
@@ -87,7 +88,7 @@ def directory(state, host, name, present=True, user=None, group=None, mode=None,
 
     if info is None:
         yield f"mkdir -p {path_arg(name)}"
-    yield from attribute_commands(name, info, user, group, mode, recursive=recursive)
+    yield from attribute_commands(name, info, user, group, mode, recursive=recursive, host=host)
 
 
 @operation
@@ -121,12 +122,14 @@ def link(state, host, name, target=None, present=True, user=None, group=None, sy
     if not target:
         raise OperationError("a link needs a target")
     if info is None:
+        note(host, AttributeChange(name, "link target", None, str(target)))
         yield f"ln -s {path_arg(target)} {path_arg(name)}"
     elif not same_link_target(name, info["link_target"], str(target)):
+        note(host, AttributeChange(name, "link target", info["link_target"], str(target)))
         # -n: replace a link to a directory instead of creating a link inside it.
         yield f"ln -sfn {path_arg(target)} {path_arg(name)}"
         info = None
-    yield from attribute_commands(name, info, user, group, link=True)
+    yield from attribute_commands(name, info, user, group, link=True, host=host)
 
 
 def same_link_target(name: str, current: str, wanted: str) -> bool:
@@ -155,7 +158,7 @@ def hard_link(host, name, target, present, user, group):
         raise OperationError("a link needs a target")
     if info is None:
         yield f"ln {path_arg(target)} {path_arg(name)}"
-    yield from attribute_commands(name, info, user, group)
+    yield from attribute_commands(name, info, user, group, host=host)
 
 
 @operation
@@ -309,11 +312,11 @@ def download(
         fetch = now is None or info["mtime"] < now.timestamp() - cache_time
 
     if not fetch:
-        yield from attribute_commands(destination, info, user, group, mode)
+        yield from attribute_commands(destination, info, user, group, mode, host=host)
         return
     temp = temp_path(destination, "download")
     yield download_command(source_url, temp)
-    yield from move_into_place(temp, destination, info, user, group, mode)
+    yield from move_into_place(temp, destination, info, user, group, mode, host=host)
 
 
 SED_FLAGS = set("gIi0123456789")
@@ -346,6 +349,8 @@ def replace(state, host, name, match, replace, flags=None):
     if matches == []:
         return
     expression = f"s/{sed_escape(match)}/{sed_escape(str(replace), newlines=True)}/{flags}"
+    # Its diff shows what the host's own sed makes of the file (api/diff.py).
+    note(host, ContentChange(name, exists=matches is not None, sed=expression))
     yield f"sed -i {quote(expression)} {path_arg(name)}"
 
 
