@@ -210,3 +210,39 @@ class _FactCall:
 
     def __repr__(self) -> str:
         return f"<fact {self._name}: call it with its arguments>"
+
+
+def get_facts(
+    state,
+    name: str,
+    args: tuple | list | None = None,
+    sudo: bool = False,
+    sudo_user: str | None = None,
+    su_user: str | None = None,
+) -> dict[str, Any]:
+    """One fact of every connected host of the state, read at once (pyinfra 0.1's API):
+    {host name: value}. Read as the login user, or with `sudo` (as `sudo_user`) or
+    through `su_user`; the config's SUDO, SUDO_USER and SU_USER when not given. A host
+    whose read fails is failed (its error in `state.results`) and left out.
+    Raises FactError for an unknown fact or wrong arguments."""
+    from pyinfra.api.parallel import map_hosts
+
+    args = tuple(args or ())
+    get_fact_class(name)().make_command(*args)  # an unknown fact or bad arguments: raise
+    config = state.config
+    identity = {
+        "sudo": sudo or config.SUDO,
+        "sudo_user": sudo_user or config.SUDO_USER,
+        "su_user": su_user or config.SU_USER,
+    }
+    hosts = state.active_hosts()
+
+    def read(host) -> tuple[bool, Any]:
+        try:
+            with host.building(identity):
+                return True, host.get_fact(name, *args)
+        except FactError:
+            return False, None  # the host is failed and says why
+
+    values = map_hosts(config.PARALLEL, hosts, read)
+    return {host.name: value for host, (ok, value) in zip(hosts, values) if ok}
