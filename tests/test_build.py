@@ -140,7 +140,9 @@ def test_shells_open_while_connecting_only_when_every_host_connects_at_once(monk
     monkeypatch.setattr(connectors, "make_connector", PreparingConnector)
     monkeypatch.setattr(runner, "CONNECT_AT_ONCE", cap)
     PreparingConnector.prepared = 0
-    state = State(Inventory.from_layers({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config())
+    state = State(
+        Inventory.from_layers({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config()
+    )
     runner.connect_all(state)
     assert all(host.connector is not None for host in state.inventory)
     assert PreparingConnector.prepared == prepared

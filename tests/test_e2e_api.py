@@ -27,7 +27,9 @@ KEY = os.environ["EXAMPLE_SSH_KEY"]
 OUT = os.environ["EXAMPLE_APP_DIR"]
 
 def make_state(names={hosts!r}, config=None, **groups):
-    inventory = Inventory((list(names), {{"out": OUT}}), ssh_user="root", ssh_port=PORT, ssh_key=KEY, **groups)
+    inventory = Inventory(
+        (list(names), {{"out": OUT}}), ssh_user="root", ssh_port=PORT, ssh_key=KEY, **groups
+    )
     return State(inventory, config or Config())
 
 def show(meta):
@@ -90,7 +92,9 @@ def test_the_api_example_runs_as_written(api_run):
     out = api_run.out
     for host in HOSTS:
         assert (out / host).is_dir()
-        assert (out / host / "motd").read_text() == open(os.path.join(REPO, "examples", "files", "motd")).read()
+        assert (out / host / "motd").read_text() == open(
+            os.path.join(REPO, "examples", "files", "motd")
+        ).read()
         assert oct((out / host).stat().st_mode & 0o777) == "0o755"
     # add_limited_op: the db group only
     assert (out / HOSTS[2] / "db.marker").exists()
@@ -170,7 +174,8 @@ def test_retries_are_counted_and_the_last_attempt_kept(api_run):
 def test_add_limited_op_takes_a_group_and_leaves_the_others_untouched(api_run):
     result = api_run(
         """
-        state = make_state(names=["127.0.0.2"], db=(["127.0.0.3", ("127.0.0.4", {"tag": "own"})], {"tag": "db"}))
+        db = (["127.0.0.3", ("127.0.0.4", {"tag": "own"})], {"tag": "db"})
+        state = make_state(names=["127.0.0.2"], db=db)
         connect_all(state)
         inventory = state.inventory
         made = add_limited_op(state, files.file, inventory.db, {"Mark db hosts"},
@@ -230,7 +235,8 @@ def test_fail_percent_stops_run_ops_with_deploy_error(api_run):
         """
         state = make_state(config=Config(FAIL_PERCENT=40))
         connect_all(state)
-        add_limited_op(state, server.shell, [state.inventory["127.0.0.2"], state.inventory["127.0.0.3"]], "exit 1")
+        two = [state.inventory["127.0.0.2"], state.inventory["127.0.0.3"]]
+        add_limited_op(state, server.shell, two, "exit 1")
         after = add_op(state, server.shell, "echo after")
         try:
             run_ops(state)
@@ -247,23 +253,158 @@ def test_fail_percent_stops_run_ops_with_deploy_error(api_run):
 def test_connect_all_fails_unreachable_hosts_and_fail_percent(api_run, hang_port):
     result = api_run(
         f"""
-        names = ["127.0.0.2", ("dead", {{"ssh_hostname": "127.0.0.1", "ssh_port": {hang_port}}})]
-        inventory = Inventory((names, {{}}), ssh_user="root", ssh_key=KEY)
         # ssh_port= is an override: a port per host goes into its own data instead
-        state = State(Inventory(([("127.0.0.2", {{"ssh_port": PORT}}), names[1]], {{}}), ssh_user="root", ssh_key=KEY),
-                      Config(TIMEOUT=1))
+        names = [("127.0.0.2", {{"ssh_port": PORT}}),
+                 ("dead", {{"ssh_hostname": "127.0.0.1", "ssh_port": {hang_port}}})]
+        state = State(Inventory((names, {{}}), ssh_user="root", ssh_key=KEY), Config(TIMEOUT=1))
         connect_all(state)
         errors = {{h.name: state.results[h].error for h in state.failed_hosts()}}
-        strict = State(Inventory(([("127.0.0.2", {{"ssh_port": PORT}}), names[1]], {{}}), ssh_user="root", ssh_key=KEY),
+        strict = State(Inventory((names, {{}}), ssh_user="root", ssh_key=KEY),
                        Config(TIMEOUT=1, FAIL_PERCENT=10))
         try:
             connect_all(strict)
         except DeployError as error:
             stopped = str(error)
-        print(json.dumps({{"active": [h.name for h in state.active_hosts()], "errors": errors, "stopped": stopped}}))
+        active = [h.name for h in state.active_hosts()]
+        print(json.dumps({{"active": active, "errors": errors, "stopped": stopped}}))
         """
     )
     assert result.returncode == 0, result.output
     assert result.data["active"] == ["127.0.0.2"]
     assert "no SSH answer within 1s" in result.data["errors"]["dead"]
     assert result.data["stopped"] == "too many hosts failed to connect (FAIL_PERCENT), stopping"
+
+
+# -- one engine: hooks per State, identity from call sites, facts of one's own ------------
+
+
+def test_hooks_belong_to_their_state(api_run):
+    result = api_run(
+        """
+        calls = []
+
+        def hook(name):
+            return lambda data, state: calls.append((name, state.label, data.out == OUT))
+
+        first = make_state(names=["127.0.0.2"])
+        first.label = "first"
+        for name in ("after_deploy", "before_deploy", "before_facts", "before_connect"):
+            first.add_hook(name, hook(name))
+        second = make_state(names=["127.0.0.3"])
+        second.label = "second"
+        second.add_hook("before_connect", hook("before_connect"))
+        connect_all(first)
+        connect_all(second)
+        add_op(first, server.shell, "true")
+        run_ops(first)
+        run_ops(second)
+        print(json.dumps(calls))
+        """
+    )
+    assert result.returncode == 0, result.output
+    assert result.data == [
+        ["before_connect", "first", True],
+        ["before_facts", "first", True],
+        ["before_connect", "second", True],
+        ["before_deploy", "first", True],
+        ["after_deploy", "first", True],
+    ]
+
+
+def test_a_hook_error_stops_the_api_run(api_run):
+    result = api_run(
+        """
+        from pyinfra.api.exceptions import HookError
+        state = make_state(names=["127.0.0.2"])
+        def refuse(data, state):
+            raise HookError("not on a Friday")
+        state.add_hook("before_deploy", refuse)
+        connect_all(state)
+        made = add_op(state, files.file, "{{ host.data.out }}/never")
+        try:
+            run_ops(state)
+        except HookError as error:
+            print(json.dumps({"error": str(error), "status": made["127.0.0.2"].status}))
+        """
+    )
+    assert result.returncode == 0, result.output
+    assert result.data == {"error": "not on a Friday", "status": None}
+    assert os.listdir(api_run.out) == []
+
+
+def test_an_operations_identity_is_its_call_site(api_run):
+    result = api_run(
+        """
+        state = make_state(names=["127.0.0.2", "127.0.0.3"])
+        connect_all(state)
+
+        def mark(name):
+            return add_op(state, server.shell, "echo " + name + " >> {{ host.data.out }}/{{ host.name }}")
+
+        mark("a")                      # two call sites of one helper: two operations
+        for item in ("b", "c"):        # one call site in a loop: its n-th call, n-th operation
+            mark(item)
+        mark("d")
+        # per-host arguments from one call site stay one operation
+        add_op(state, server.shell, "echo e-{{ host.name }} >> {{ host.data.out }}/{{ host.name }}")
+        run_ops(state)
+        locations = sorted({state.op_meta[key].location.split(", line")[0] for key in state.op_order})
+        print(json.dumps({"count": len(state.op_order), "locations": locations}))
+        """
+    )
+    assert result.returncode == 0, result.output
+    assert result.data["count"] == 5
+    assert result.data["locations"] == [str(api_run.out.parent / "program.py")]
+    for host in ("127.0.0.2", "127.0.0.3"):
+        assert (api_run.out / host).read_text().split() == ["a", "b", "c", "d", f"e-{host}"]
+
+
+def test_a_deploys_fact_cannot_replace_a_built_in_one_silently(pyinfra, deploy_dir):
+    root = deploy_dir(
+        {
+            "deploy.py": """
+            from pyinfra import host
+            from pyinfra.api import FactBase
+            from pyinfra.modules import server
+
+            class Os(FactBase):
+                command = 'echo mine'
+
+            server.shell('echo {{ host.fact.os }}')
+        """
+        }
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode != 0, result.output
+    assert "deploy.py, line 5: fact os is already defined (pyinfra.facts.server.Os)" in result.output
+    assert "set override = True" in result.output
+    assert "Traceback" not in result.output
+
+    (root / "deploy.py").write_text(
+        (root / "deploy.py")
+        .read_text()
+        .replace("command = 'echo mine'", "override = True\n    command = 'echo mine'")
+    )
+    result = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
+    assert result.returncode == 0, result.output
+    assert "[127.0.0.2] mine" in result.output
+
+
+def test_a_deploys_own_fact_is_read_on_every_host(pyinfra, deploy_dir, tmp_path):
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra import host
+            from pyinfra.api import FactBase
+            from pyinfra.modules import server
+
+            class Greeting(FactBase):
+                command = 'echo hi-from-$(hostname)'
+
+            server.shell('echo {{{{ host.fact.greeting }}}} > {tmp_path}/{{{{ host.name }}}}')
+        """
+        }
+    )
+    result = pyinfra("127.0.0.2,127.0.0.3", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert (tmp_path / "127.0.0.3").read_text().startswith("hi-from-")

@@ -52,11 +52,23 @@ class FactBase:
     # in the same round trip and cached (sha1_file -> file for uploads).
     prefetch: tuple[str, ...] = ()
 
+    # Set True in a fact of your own to replace the fact of the same name on purpose.
+    override: bool = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("abstract"):
             return
         cls.name = snake_case(cls.__name__)
+        if not cls.__module__.startswith("pyinfra.facts."):
+            load_all_facts()  # the built-in facts first: a clash shows now, not later
+        known = FACTS.get(cls.name)
+        if known is not None and not cls.__dict__.get("override") and not same_class(known, cls):
+            raise FactError(
+                f"fact {cls.name} is already defined ({known.__module__}.{known.__qualname__}): "
+                f"give class {cls.__name__} another name, or set override = True in it to "
+                "replace that fact"
+            )
         FACTS[cls.name] = cls
 
     command: Any = None
@@ -108,6 +120,11 @@ class FactBase:
     def default_value(self) -> Any:
         default = self.default
         return default() if callable(default) else default
+
+
+def same_class(known: type, new: type) -> bool:
+    """The same class defined again: a deploy file runs once per host."""
+    return known.__module__ == new.__module__ and known.__qualname__ == new.__qualname__
 
 
 def program_path(name: str) -> str:

@@ -163,5 +163,6 @@ def _host_entry(entry: Any, what: str) -> tuple[str, dict]:
     ):
         return entry[0], dict(entry[1])
     raise InventoryError(
-        f"{what} of Inventory(): {entry!r} is not a host; write 'hostname' or ('hostname', {{'key': 'value'}})"
+        f"{what} of Inventory(): {entry!r} is not a host; "
+        "write 'hostname' or ('hostname', {'key': 'value'})"
     )

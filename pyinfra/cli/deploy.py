@@ -11,8 +11,8 @@ from pyinfra.api.exceptions import DeployError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.operations import run_ops
 from pyinfra.api.runner import disconnect_all, interrupt_all
-from pyinfra.api.ssh import connect_all
 from pyinfra.api.secrets import register_data
+from pyinfra.api.ssh import connect_all
 from pyinfra.api.state import State
 from pyinfra.cli.load import load
 from pyinfra.cli.output import Printer
