@@ -68,3 +68,20 @@ def test_a_hook_raising_names_its_file_and_line():
         assert "test_hooks.py, line" in str(error) and "ZeroDivisionError" in str(error)
     else:
         raise AssertionError("the hook's error was lost")
+
+
+def test_api_calls_before_connect_all_say_so():
+    import pytest
+
+    from pyinfra.api.exceptions import PyinfraError
+    from pyinfra.api.facts import get_facts
+    from pyinfra.api.operation import add_limited_op, add_op
+    from pyinfra.modules import server
+
+    state = State(Inventory((["h"], {})))
+    with pytest.raises(PyinfraError, match=r"add_op: no host is connected yet; call connect_all\(state\)"):
+        add_op(state, server.shell, "true")
+    with pytest.raises(PyinfraError, match="add_limited_op: no host is connected yet"):
+        add_limited_op(state, server.shell, state.inventory["h"], "true")
+    with pytest.raises(PyinfraError, match="get_facts: no host is connected yet"):
+        get_facts(state, "os")

@@ -246,6 +246,7 @@ def get_facts(
 
     args = tuple(args or ())
     get_fact_class(name)().make_command(*args)  # an unknown fact or bad arguments: raise
+    state.check_connected("get_facts")
     config = state.config
     identity = {
         "sudo": sudo or config.SUDO,

@@ -187,6 +187,7 @@ def add_op(state: State, op_func: Callable, *args: Any, **kwargs: Any) -> dict[s
     `add_op(state, server.user, 'deploy', home='/home/deploy', sudo=True)`. A set as
     first argument names it. Returns {host name: HostOperation}: its `.commands` and
     `.changed` now, and once run_ops has run it, `.success`, `.results` and `.attempts`."""
+    state.check_connected("add_op")
     return _add(state, op_func, state.active_hosts(), args, kwargs)
 
 
@@ -197,6 +198,7 @@ def add_limited_op(
     them not connected, or failed, are left out."""
     if not isinstance(hosts, (list, tuple, set, frozenset)):
         hosts = [hosts]
+    state.check_connected("add_limited_op")
     wanted = {context.unwrap(host) for host in hosts}
     return _add(state, op_func, [h for h in state.active_hosts() if h in wanted], args, kwargs)
 

@@ -237,6 +237,11 @@ class State:
         """Targeted hosts that are connected and have not failed."""
         return [h for h in self.targets if h.connected and not self.results[h].failed]
 
+    def check_connected(self, action: str) -> None:
+        """Raise when connect_all has not been called: `action` would silently do nothing."""
+        if self.targets and not any(h.connector is not None or self.results[h].failed for h in self.targets):
+            raise PyinfraError(f"{action}: no host is connected yet; call connect_all(state) first")
+
     def fail_host(self, host: Host, error: str) -> None:
         result = self.results[host]
         if not result.failed:
