@@ -7,28 +7,44 @@
         ...
 
 Each is called as f(data, state). Raising hook.Error stops the run.
+
+The decorators register the function with the run whose files are being loaded (the
+CLI collects them and gives them to its State). Outside loading they leave the function
+as it is: a deploy file also runs once per host, and an API user registers hooks on
+their own State with `state.add_hook(name, function)`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from pyinfra.api.exceptions import HookError
+from pyinfra.api.state import HOOK_NAMES
 
 Error = HookError
 
-HOOK_NAMES = ("before_connect", "before_facts", "before_deploy", "after_deploy")
+# The hooks of the run being loaded, while it is (collect()); None otherwise.
+_collector: list[dict[str, list[Callable]] | None] = [None]
 
-# Hooks registered while the CLI loads config.py and the deploy file's top level.
-HOOKS: dict[str, list[Callable]] = {name: [] for name in HOOK_NAMES}
-_collecting = [False]
+
+@contextmanager
+def collect() -> Iterator[dict[str, list[Callable]]]:
+    """Hooks the decorators register meanwhile go into the dict yielded, name -> functions."""
+    hooks: dict[str, list[Callable]] = {name: [] for name in HOOK_NAMES}
+    previous = _collector[0]
+    _collector[0] = hooks
+    try:
+        yield hooks
+    finally:
+        _collector[0] = previous
 
 
 def _register(name: str) -> Callable[[Callable], Callable]:
     def decorator(function: Callable) -> Callable:
-        # The deploy file also runs once per host: register only on the loading pass.
-        if _collecting[0] and function not in HOOKS[name]:
-            HOOKS[name].append(function)
+        hooks = _collector[0]
+        if hooks is not None and function not in hooks[name]:
+            hooks[name].append(function)
         return function
 
     decorator.__name__ = name

@@ -207,7 +207,7 @@ def main(args: dict) -> None:
         }
         for name in names
     }
-    inventory = Inventory(hosts, {"all": names})
+    inventory = Inventory.from_layers(hosts, {"all": names})
 
     print(json.dumps({"phase": "baseline", **measure(inventory, args["sshd_pid"])}), flush=True)
     for number in range(1, args["runs"] + 1):

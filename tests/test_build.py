@@ -12,7 +12,7 @@ from pyinfra.modules import files, server
 
 def make_state(count=3, **data):
     names = [f"h{n}" for n in range(count)]
-    state = State(Inventory({name: dict(data) for name in names}, {"all": names}), Config())
+    state = State(Inventory.from_layers({name: dict(data) for name in names}, {"all": names}), Config())
     for host in state.inventory:
         host.connector = RecordingConnector()
     return state
@@ -140,7 +140,9 @@ def test_shells_open_while_connecting_only_when_every_host_connects_at_once(monk
     monkeypatch.setattr(connectors, "make_connector", PreparingConnector)
     monkeypatch.setattr(runner, "CONNECT_AT_ONCE", cap)
     PreparingConnector.prepared = 0
-    state = State(Inventory({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config())
+    state = State(
+        Inventory.from_layers({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config()
+    )
     runner.connect_all(state)
     assert all(host.connector is not None for host in state.inventory)
     assert PreparingConnector.prepared == prepared

@@ -22,7 +22,7 @@ class RecordingConnector:
 
 
 def make_host():
-    state = State(Inventory({"h": {}}, {"all": ["h"]}), Config())
+    state = State(Inventory.from_layers({"h": {}}, {"all": ["h"]}), Config())
     host = state.inventory.get_host("h")
     host.connector = RecordingConnector()
     return host

@@ -125,7 +125,7 @@ class Remote:
 
     def __init__(self, sshd, base, known_hosts):
         data = {"ssh_port": sshd.port, "ssh_key": sshd.client_key, "ssh_known_hosts_file": known_hosts}
-        self.inventory = Inventory({"127.0.0.2": data}, {"all": ["127.0.0.2"]})
+        self.inventory = Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]})
         self.host = self.inventory.get_host("127.0.0.2")
         self.base = base
         self.counter = itertools.count()

@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent("""
 
     paramiko.Channel._wait_for_event = counted
     data = {"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}
-    state = State(Inventory({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
+    state = State(Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
     host = state.inventory.get_host("127.0.0.2")
     connector = make_connector(host, state.config)
     connector.connect()

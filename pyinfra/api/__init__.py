@@ -10,6 +10,7 @@ from pyinfra.api.config import Config
 from pyinfra.api.exceptions import (
     CommandError,
     ConnectError,
+    DeployError,
     FactError,
     OperationError,
     OperationTypeError,
@@ -24,6 +25,7 @@ __all__ = [
     "CommandError",
     "Config",
     "ConnectError",
+    "DeployError",
     "FactBase",
     "FactError",
     "FileUploadCommand",

@@ -48,8 +48,11 @@ class Batcher:
     counts its waiters again before they wake, so the count only reaches zero when
     every greenlet is really stuck (or done)."""
 
-    def __init__(self, state: State):
+    def __init__(self, state: State, entry_frames: list[tuple[str, int]] | None = None):
         self.state = state
+        # (file, line) of the user's frames where the build was entered (add_op's
+        # caller): the outer part of every operation's call site (api/operation.py).
+        self.entry_frames = entry_frames or []
         self.running = 0
         self.idle = gevent.event.Event()
         # host -> {fact key: (request, slot)}: what the next round trip reads.
@@ -221,12 +224,13 @@ def build(
     function: Callable[[Host], None],
     hosts: list[Host] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    entry_frames: list[tuple[str, int]] | None = None,
 ) -> None:
     """Call `function(host)` for every connected, unfailed target (or `hosts`), with
     `pyinfra.host`, `inventory` and `state` bound, batching fact reads across hosts."""
     if hosts is None:
         hosts = state.active_hosts()
-    batcher = Batcher(state)
+    batcher = Batcher(state, entry_frames)
     state.facts.batcher = batcher
     try:
         batcher.run(hosts, function, on_progress)

@@ -69,3 +69,7 @@ class CommandError(PyinfraError):
 
 class HookError(PyinfraError):
     """Raised by a deploy hook to stop the run before anything executes."""
+
+
+class DeployError(PyinfraError):
+    """The deploy stopped: more than FAIL_PERCENT of its hosts failed (0.1's name)."""

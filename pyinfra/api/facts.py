@@ -52,11 +52,23 @@ class FactBase:
     # in the same round trip and cached (sha1_file -> file for uploads).
     prefetch: tuple[str, ...] = ()
 
+    # Set True in a fact of your own to replace the fact of the same name on purpose.
+    override: bool = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("abstract"):
             return
         cls.name = snake_case(cls.__name__)
+        if not cls.__module__.startswith("pyinfra.facts."):
+            load_all_facts()  # the built-in facts first: a clash shows now, not later
+        known = FACTS.get(cls.name)
+        if known is not None and not cls.__dict__.get("override") and not same_class(known, cls):
+            raise FactError(
+                f"fact {cls.name} is already defined ({known.__module__}.{known.__qualname__}): "
+                f"give class {cls.__name__} another name, or set override = True in it to "
+                "replace that fact"
+            )
         FACTS[cls.name] = cls
 
     command: Any = None
@@ -108,6 +120,11 @@ class FactBase:
     def default_value(self) -> Any:
         default = self.default
         return default() if callable(default) else default
+
+
+def same_class(known: type, new: type) -> bool:
+    """The same class defined again: a deploy file runs once per host."""
+    return known.__module__ == new.__module__ and known.__qualname__ == new.__qualname__
 
 
 def program_path(name: str) -> str:
@@ -210,3 +227,40 @@ class _FactCall:
 
     def __repr__(self) -> str:
         return f"<fact {self._name}: call it with its arguments>"
+
+
+def get_facts(
+    state,
+    name: str,
+    args: tuple | list | None = None,
+    sudo: bool = False,
+    sudo_user: str | None = None,
+    su_user: str | None = None,
+) -> dict[str, Any]:
+    """One fact of every connected host of the state, read at once (pyinfra 0.1's API):
+    {host name: value}. Read as the login user, or with `sudo` (as `sudo_user`) or
+    through `su_user`; the config's SUDO, SUDO_USER and SU_USER when not given. A host
+    whose read fails is failed (its error in `state.results`) and left out.
+    Raises FactError for an unknown fact or wrong arguments."""
+    from pyinfra.api.parallel import map_hosts
+
+    args = tuple(args or ())
+    get_fact_class(name)().make_command(*args)  # an unknown fact or bad arguments: raise
+    state.check_connected("get_facts")
+    config = state.config
+    identity = {
+        "sudo": sudo or config.SUDO,
+        "sudo_user": sudo_user or config.SUDO_USER,
+        "su_user": su_user or config.SU_USER,
+    }
+    hosts = state.active_hosts()
+
+    def read(host) -> tuple[bool, Any]:
+        try:
+            with host.building(identity):
+                return True, host.get_fact(name, *args)
+        except FactError:
+            return False, None  # the host is failed and says why
+
+    values = map_hosts(config.PARALLEL, hosts, read)
+    return {host.name: value for host, (ok, value) in zip(hosts, values) if ok}

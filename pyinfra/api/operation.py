@@ -20,8 +20,7 @@ from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTy
 from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
 from pyinfra.api.templating import TemplateHost
 
-PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI_DIR = os.path.join(PACKAGE_DIR, "cli") + os.sep
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -33,16 +32,14 @@ def compiled(source: str) -> jinja2.Template:
 
 
 def user_frames() -> list[tuple[str, int]]:
-    """(file, line) of every frame of the user's code in the current call stack: where
-    the operation was called from, through includes and helper functions. The walk
-    stops at the CLI, which is where user code was entered."""
+    """(file, line) of every frame of the calling code outside pyinfra in the current
+    call stack, innermost first: where the operation was called from, through includes
+    and helper functions. Whoever entered the deploy code (the CLI, an API program)
+    only adds frames that are the same for every operation of the run."""
     frames = []
     frame = sys._getframe(2)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if filename.startswith(CLI_DIR):
-            break
-        if not filename.startswith(PACKAGE_DIR + os.sep):
+        if not os.path.abspath(frame.f_code.co_filename).startswith(PACKAGE_DIR):
             frames.append((frame.f_code.co_filename, frame.f_lineno))
         frame = frame.f_back
     return frames
@@ -103,6 +100,11 @@ def operation(func: Callable) -> Callable:
             raise OperationError(f"{full_name}() was called outside a deploy")
 
         frames = user_frames()
+        batcher = state.facts.batcher
+        if batcher is not None and batcher.owns(host):
+            # Built in a greenlet of its own, whose stack ends there: where the build
+            # was entered (add_op's caller) is the rest of the call site.
+            frames += batcher.entry_frames
         location = f"{frames[0][0]}, line {frames[0][1]}" if frames else "command line"
         where = f"{location}: " if frames else ""
         name = None
@@ -164,7 +166,6 @@ def operation(func: Callable) -> Callable:
                 raise
 
         position = tuple(reversed(frames))
-        batcher = state.facts.batcher
         if deferrable and batcher is not None and batcher.owns(host):
             # Recorded now, in call order; made beside the deploy's next operations,
             # so their facts are read in the same round trip (api/build.py).
@@ -187,6 +188,43 @@ def operation(func: Callable) -> Callable:
     decorated.is_operation = True
     decorated.operation_function = func
     return decorated
+
+
+def add_op(state: State, op_func: Callable, *args: Any, **kwargs: Any) -> dict[str, HostOperation]:
+    """Add an operation for every connected host of the state (pyinfra 0.1's API):
+    `add_op(state, server.user, 'deploy', home='/home/deploy', sudo=True)`. A set as
+    first argument names it. Returns {host name: HostOperation}: its `.commands` and
+    `.changed` now, and once run_ops has run it, `.success`, `.results` and `.attempts`."""
+    state.check_connected("add_op")
+    return _add(state, op_func, state.active_hosts(), args, kwargs)
+
+
+def add_limited_op(
+    state: State, op_func: Callable, hosts: Any, *args: Any, **kwargs: Any
+) -> dict[str, HostOperation]:
+    """add_op for `hosts` only (a Host, or a list such as `inventory.db`); those of
+    them not connected, or failed, are left out."""
+    if not isinstance(hosts, (list, tuple, set, frozenset)):
+        hosts = [hosts]
+    state.check_connected("add_limited_op")
+    wanted = {context.unwrap(host) for host in hosts}
+    return _add(state, op_func, [h for h in state.active_hosts() if h in wanted], args, kwargs)
+
+
+def _add(state: State, op_func: Callable, hosts: list, args: tuple, kwargs: dict) -> dict[str, HostOperation]:
+    if not getattr(op_func, "is_operation", False):
+        raise OperationError(f"{op_func!r} is not an operation (an @operation function of pyinfra.modules)")
+    from pyinfra.api.build import build
+
+    made: dict[str, HostOperation] = {}
+
+    def call(host) -> None:
+        made[host.name] = op_func(state, host, *args, **kwargs)
+
+    # Each host's call is built beside the others (their facts read together); the
+    # operation's identity is this call site.
+    build(state, call, hosts, entry_frames=user_frames())
+    return {host.name: made[host.name] for host in hosts if host.name in made}
 
 
 def located(error: PyinfraError) -> PyinfraError:

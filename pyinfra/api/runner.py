@@ -13,22 +13,9 @@ from pyinfra.api.connectors.base import KILL_GRACE, CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
-from pyinfra.api.state import HostOperation, OperationMeta, State
+from pyinfra.api.state import Events, HostOperation, OperationMeta, State
 
 logger = logging.getLogger("pyinfra")
-
-
-class Events:
-    """What the runner tells whoever shows progress; the CLI overrides these."""
-
-    def operation_start(self, meta: OperationMeta, hosts: list[Host]) -> None:
-        pass
-
-    def host_operation_done(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
-        pass
-
-    def operation_made(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
-        """A dependent operation was made again, its commands about to run."""
 
 
 def command_groups(commands: list) -> list[list]:

@@ -9,11 +9,15 @@ from typing import Any, Callable
 
 from pyinfra.api.command import Command
 from pyinfra.api.config import Config
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.factcache import FactCache
 from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
+from pyinfra.api.loader import user_error
 
 logger = logging.getLogger("pyinfra")
+
+HOOK_NAMES = ("before_connect", "before_facts", "before_deploy", "after_deploy")
 
 GLOBAL_ARGUMENTS = (
     "sudo",
@@ -145,6 +149,33 @@ class HostOperation:
         return f"HostOperation(commands={self.commands!r}, status={self.status!r})"
 
 
+class Events:
+    """What the engine tells whoever shows progress (connect_all, the build, run_ops).
+    These log it at INFO on the "pyinfra" logger; the CLI's printer overrides them. Set
+    another on `state.events`."""
+
+    def hosts_progress(self, phase: str, done: int, total: int) -> None:
+        """`done` of `total` hosts are through `phase` ("connect" or "build")."""
+
+    def hosts_connected(self, state: State) -> None:
+        """connect_all is through: each target is connected or failed (state.results)."""
+        for host in state.targets:
+            if host.connected:
+                logger.info("[%s] Connected", host.name)
+
+    def operation_start(self, meta: OperationMeta, hosts: list[Host]) -> None:
+        logger.info("Starting operation: %s", meta.name)
+
+    def host_operation_done(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
+        if op.status == "success":
+            logger.info("[%s] %s", host.name, "Success (changed)" if op.changed else "No change")
+        elif op.status == "ignored":
+            logger.warning("[%s] Error (ignored): %s", host.name, op.error)
+
+    def operation_made(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
+        """A dependent operation was made again, its commands about to run."""
+
+
 @dataclass
 class HostResult:
     failed: bool = False
@@ -180,14 +211,44 @@ class State:
         self.interrupted = False
         # Why the run stopped before its end (FAIL_PERCENT), for reports of what happened.
         self.stopped: str | None = None
+        # Told of progress by connect_all, the build and run_ops (Events); the
+        # CLI sets its printer here.
+        self.events: Events = Events()
+        # This run's hooks, name -> functions called as f(data, state) (add_hook).
+        self.hooks: dict[str, list[Callable]] = {name: [] for name in HOOK_NAMES}
         for host in inventory:
             host.state = self
+
+    def add_hook(self, name: str, function: Callable) -> None:
+        """Call `function(data, state)` at that point of this run: before_connect and
+        before_facts (connect_all), before_deploy and after_deploy (run_ops)."""
+        if name not in self.hooks:
+            raise ValueError(f"unknown hook {name!r} (hooks: {', '.join(HOOK_NAMES)})")
+        if function not in self.hooks[name]:
+            self.hooks[name].append(function)
+
+    def call_hooks(self, name: str) -> None:
+        """Call this run's `name` hooks as f(data, state); an error in one stops the
+        run, as a HookError (raised by the hook) or one naming the hook's file and line."""
+        data = self.inventory.get_data()
+        for function in self.hooks[name]:
+            try:
+                function(data, self)
+            except PyinfraError:
+                raise
+            except Exception as error:
+                raise user_error(error, function.__code__.co_filename) from None
 
     # -- hosts ----------------------------------------------------------------------
 
     def active_hosts(self) -> list[Host]:
         """Targeted hosts that are connected and have not failed."""
         return [h for h in self.targets if h.connected and not self.results[h].failed]
+
+    def check_connected(self, action: str) -> None:
+        """Raise when connect_all has not been called: `action` would silently do nothing."""
+        if self.targets and not any(h.connector is not None or self.results[h].failed for h in self.targets):
+            raise PyinfraError(f"{action}: no host is connected yet; call connect_all(state) first")
 
     def fail_host(self, host: Host, error: str) -> None:
         result = self.results[host]

@@ -7,12 +7,13 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable
 
-from pyinfra import hook
 from pyinfra.api.build import build as build_hosts
-from pyinfra.api.exceptions import PyinfraError, UsageError
+from pyinfra.api.exceptions import DeployError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
-from pyinfra.api.runner import connect_all, disconnect_all, interrupt_all, run_operations
+from pyinfra.api.operations import run_ops
+from pyinfra.api.runner import disconnect_all, interrupt_all
 from pyinfra.api.secrets import register_data
+from pyinfra.api.ssh import connect_all
 from pyinfra.api.state import State
 from pyinfra.cli.diff import DiffEvents
 from pyinfra.cli.diff import read_before_run as read_diffs
@@ -62,19 +63,6 @@ def limit_hosts(state: State, limit: str | None) -> list:
     if not chosen:
         raise UsageError(f"--limit {limit} matches no host of the inventory")
     return chosen
-
-
-def call_hooks(name: str, state: State) -> None:
-    data = state.inventory.get_data()
-    for function in hook.HOOKS[name]:
-        try:
-            function(data, state)
-        except PyinfraError:
-            raise
-        except Exception as error:
-            from pyinfra.api.loader import user_error
-
-            raise user_error(error, function.__code__.co_filename) from None
 
 
 def build(state: State, deploy_files, printer: Printer) -> None:
@@ -174,6 +162,10 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
     if options.retry_delay is not None:
         config.RETRY_DELAY = options.retry_delay
     state = State(deploy.inventory, config, deploy.deploy_dir)
+    state.events = printer
+    for name, functions in deploy.hooks.items():
+        for function in functions:
+            state.add_hook(name, function)
     state.dry_run = options.dry
     if options.verbose or (options.run and not options.quiet):
         state.on_output = printer.remote_output
@@ -183,17 +175,14 @@ def make_state(deploy, options: Options, printer: Printer) -> State:
 
 
 def connect(state: State, printer: Printer) -> bool:
-    """Connect every target; False when too many failed to go on."""
+    """Connect every target (api.ssh.connect_all, with the run's hooks); False when too
+    many failed to go on."""
     printer.phase("Connecting to hosts...")
-    connect_all(state, on_progress=lambda done, total: printer.hosts_progress("connect", done, total))
-    for host in state.targets:
-        if host.connected:
-            printer.host_line(host, "Connected", "green")
-        else:
-            printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
-    if state.too_many_failed():
-        state.stopped = "too many hosts failed to connect (FAIL_PERCENT)"
-        printer.error(state.stopped + ", stopping")
+    try:
+        connect_all(state)
+    except DeployError as error:
+        state.stopped = str(error)
+        printer.error(str(error))
         return False
     return True
 
@@ -217,12 +206,10 @@ def run(options: Options, printer: Printer) -> int:
         operation, op_args, op_kwargs = modes.parse_run(options.run, options.deploys)
     printer.phase(f"Loaded inventory: {options.inventory} ({len(state.targets)} host(s))")
 
-    call_hooks("before_connect", state)
     try:
         if not connect(state, printer):
             report(state, printer)
             return 1
-        call_hooks("before_facts", state)
         if not state.active_hosts() and not options.facts:
             printer.error("no host could be reached")
             report(state, printer)
@@ -245,11 +232,11 @@ def run(options: Options, printer: Printer) -> int:
         if options.dry:
             printer.phase("Dry run: nothing was changed.")
             return 1 if state.failed_hosts() else 0
-        call_hooks("before_deploy", state)
         printer.phase("Beginning operation run...")
         try:
-            events = DiffEvents(printer, state) if options.diff else printer
-            completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=events)
+            if options.diff:
+                state.events = DiffEvents(printer, state)
+            run_ops(state, serial=options.serial, no_wait=options.no_wait)
         except KeyboardInterrupt:
             printer.silenced = True
             printer.done_progress()
@@ -259,16 +246,15 @@ def run(options: Options, printer: Printer) -> int:
                 pass
             interrupted_report(state, printer)
             raise
-        if not completed:
-            state.stopped = "too many hosts failed (FAIL_PERCENT)"
-            printer.error(state.stopped + ": the deploy stopped")
-        try:
-            call_hooks("after_deploy", state)
+        except DeployError as error:
+            state.stopped = str(error)
+            printer.error(str(error))
+            report(state, printer)
+            return 1
         except PyinfraError:
             report(state, printer)  # what the hosts did, before the hook's error
             raise
-        code = report(state, printer)
-        return code if completed else 1
+        return report(state, printer)
     except KeyboardInterrupt:
         if not state.interrupted:  # while connecting, reading facts, in a hook...
             printer.silenced = True

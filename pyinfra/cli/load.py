@@ -182,6 +182,8 @@ class Deploy:
     config: Config
     deploy_dir: str
     deploy_files: list[tuple[str, object]] = field(default_factory=list)
+    # Hooks config.py and the deploy files registered, name -> functions.
+    hooks: dict = field(default_factory=dict)
 
 
 def load_config(path: str, config: Config) -> None:
@@ -201,8 +203,6 @@ def load_deploy_config(path: str, config: Config):
 
 
 def load(inventory_spec: str, deploy_paths: list[str], override_data: dict) -> Deploy:
-    for name in hook.HOOK_NAMES:
-        hook.HOOKS[name].clear()
     for path in deploy_paths:
         if not os.path.exists(path):
             raise UsageError(f"deploy file not found: {path}")
@@ -215,19 +215,16 @@ def load(inventory_spec: str, deploy_paths: list[str], override_data: dict) -> D
         deploy_dir = os.getcwd()
         data_dirs = [inventory_dir, os.path.dirname(inventory_dir), deploy_dir]
     data_dir = next((d for d in data_dirs if os.path.isdir(os.path.join(d, "group_data"))), None)
-    initial = Inventory(hosts, groups, name=name)
+    initial = Inventory.from_layers(hosts, groups, name=name)
     group_data = load_group_data(data_dir, groups, initial) if data_dir else {}
-    inventory = Inventory(hosts, groups, group_data, override_data, name=name)
+    inventory = Inventory.from_layers(hosts, groups, group_data, override_data, name=name)
 
     config = Config()
-    hook._collecting[0] = True
-    try:
+    with hook.collect() as hooks:
         config_path = os.path.join(deploy_dir, "config.py")
         if os.path.exists(config_path):
             load_config(config_path, config)
-        deploy = Deploy(inventory, config, deploy_dir)
+        deploy = Deploy(inventory, config, deploy_dir, hooks=hooks)
         for path in deploy_paths:
             deploy.deploy_files.append((path, load_deploy_config(path, config)))
-    finally:
-        hook._collecting[0] = False
     return deploy

@@ -173,6 +173,13 @@ class Printer(Events):
     def hosts_progress(self, phase: str, done: int, total: int) -> None:
         self.progress(f"[{phase}] {done}/{total} hosts done")
 
+    def hosts_connected(self, state) -> None:
+        for host in state.targets:
+            if host.connected:
+                self.host_line(host, "Connected", "green")
+            else:
+                self.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
+
     def operation_start(self, meta, hosts) -> None:
         if self.silenced:
             return
