@@ -66,6 +66,27 @@ def test_a_deploy_reading_an_operations_meta_waits_for_it(tmp_path):
     assert len(h0.connector.commands) == 1 and len(h1.connector.commands) == 1
 
 
+def test_build_returns_complete_operations(tmp_path):
+    """Once build() returns, operations are plain values: what the deploy got back is
+    the HostOperation recorded in the state, its commands a list stored on it."""
+    from pyinfra.api.state import HostOperation
+
+    state = make_state(2)
+    kept = {}
+
+    def deploy(host):
+        kept[host] = files.directory(f"{tmp_path}/{host.name}")
+        return kept[host]
+
+    returned = build(state, deploy)
+    assert not isinstance(vars(HostOperation).get("commands"), property)
+    for host in state.inventory:
+        ((_, recorded),) = state.ops_for_host(host)
+        assert returned[host] is recorded
+        assert type(recorded.commands) is list and recorded.commands
+        assert kept[host].commands is recorded.commands  # what the deploy holds reads it too
+
+
 def test_an_operation_sees_only_the_commands_recorded_before_it():
     state = make_state(1)
 

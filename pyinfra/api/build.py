@@ -16,7 +16,6 @@ the run may change is marked as depending on it, and made again when its turn co
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import Any, Callable
 
 import gevent
@@ -41,10 +40,38 @@ class Slot:
         self.waiters = 0
 
 
-class Batcher:
-    """Counts the build's running greenlets; when none runs, reads the facts waited for.
+class Pending:
+    """What an operation call returns to the deploy while the build makes it: reading
+    anything of it waits until it is made (that costs the deploy a round trip), then
+    reads its HostOperation. Once the build is over nothing waits."""
 
-    A greenlet about to wait stops counting itself; whoever fills the slot it waits on
+    __slots__ = ("_build", "_op")
+
+    def __init__(self, build: Build, host_op: HostOperation):
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_op", host_op)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build.complete(self._op), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._build.complete(self._op), name, value)
+
+    def __repr__(self) -> str:
+        return repr(self._build.complete(self._op))
+
+
+def operation_of(value: Any) -> Any:
+    """`value`, a Pending replaced by its HostOperation."""
+    return value._op if isinstance(value, Pending) else value
+
+
+class Build:
+    """One build: its state, the tasks of its greenlets (api/context.py), the facts
+    they wait for and the operations they make.
+
+    It counts its running greenlets; when none runs, it reads the facts waited for. A
+    greenlet about to wait stops counting itself; whoever fills the slot it waits on
     counts its waiters again before they wake, so the count only reaches zero when
     every greenlet is really stuck (or done)."""
 
@@ -57,15 +84,14 @@ class Batcher:
         self.idle = gevent.event.Event()
         # host -> {fact key: (request, slot)}: what the next round trip reads.
         self.pending: dict[Host, dict[tuple, tuple[Any, Slot]]] = {}
-        self.greenlets: dict[Any, Host] = {}
+        self.greenlets: list[gevent.Greenlet] = []
         # The first error of each host; the build raises the first host's.
         self.errors: dict[Host, BaseException] = {}
         # Operations made in greenlets of their own, and where their commands arrive.
-        self.deferred: list[tuple[HostOperation, Slot]] = []
+        self.making: dict[HostOperation, Slot] = {}
 
-    def owns(self, host: Host) -> bool:
-        """True when the current greenlet builds for `host`."""
-        return self.greenlets.get(gevent.getcurrent()) is host
+    def task(self, host: Host) -> context.Task:
+        return context.Task(self.state, self.state.inventory, host, self)
 
     # -- waiting and waking ---------------------------------------------------------
 
@@ -98,50 +124,55 @@ class Batcher:
             waiting[key] = (make_request(), Slot())
         return self.wait(waiting[key][1])
 
-    def defer(self, host: Host, host_op: HostOperation, function: Callable[[], list[Command]]) -> None:
-        """Make `host_op`'s commands with `function` in a greenlet of its own; reading
-        them waits until they are made."""
+    def defer(self, host: Host, host_op: HostOperation, function: Callable[[], list[Command]]) -> Pending:
+        """Make `host_op`'s commands with `function` in a greenlet of its own; what the
+        deploy reads of it meanwhile waits until they are made."""
         slot = Slot()
         self.running += 1
-        greenlet = gevent.spawn(self._run_deferred, host, function, slot)
-        self.greenlets[greenlet] = host
-        self.deferred.append((host_op, slot))
-        host_op.commands_pending(lambda: self.wait(slot))
+        self.making[host_op] = slot
+        self.greenlets.append(gevent.spawn(self._run_deferred, host, host_op, function, slot))
+        return Pending(self, host_op)
 
-    def _run_deferred(self, host: Host, function: Callable[[], Any], slot: Slot) -> None:
+    def commands(self, host_op: HostOperation) -> list[Command]:
+        """`host_op`'s commands, once made (inside the build, this waits)."""
+        slot = self.making.get(host_op)
+        if slot is not None:
+            self.wait(slot)
+        return host_op.commands
+
+    def complete(self, host_op: HostOperation) -> HostOperation:
+        self.commands(host_op)
+        return host_op
+
+    def _run_deferred(
+        self, host: Host, host_op: HostOperation, function: Callable[[], list[Command]], slot: Slot
+    ) -> None:
         try:
-            with self._bound(host):
-                value = function()
+            with context.working(self.task(host)):
+                host_op.commands = function()
         except gevent.GreenletExit:
             raise
         except BaseException as error:
             if self._host_failed(host, error):
-                self.fill(slot, [])  # the host failed and says why; it runs nothing
+                self.fill(slot)  # the host failed and says why; it runs nothing
             else:
                 self._note_error(host, error)
                 self.fill(slot, error=error)
         else:
-            self.fill(slot, value)
+            self.fill(slot)
         finally:
             self._stopped()
 
-    def _run_host(self, host: Host, function: Callable[[Host], None]) -> None:
+    def _run_host(self, host: Host, function: Callable[[Host], Any], returned: dict[Host, Any]) -> None:
         try:
-            with self._bound(host):
-                function(host)
+            with context.working(self.task(host)):
+                returned[host] = operation_of(function(host))
         except gevent.GreenletExit:
             raise
         except BaseException as error:  # raised in the caller's greenlet, by run()
             self._note_error(host, error)
         finally:
             self._stopped()
-
-    def _bound(self, host: Host) -> ExitStack:
-        stack = ExitStack()
-        stack.enter_context(context.state.bind(self.state))
-        stack.enter_context(context.inventory.bind(self.state.inventory))
-        stack.enter_context(context.host.bind(host))
-        return stack
 
     def _host_failed(self, host: Host, error: BaseException) -> bool:
         """The error only says the host failed (connection lost, fact timed out)."""
@@ -156,17 +187,15 @@ class Batcher:
     def run(
         self,
         hosts: list[Host],
-        function: Callable[[Host], None],
+        function: Callable[[Host], Any],
         on_progress: Callable[[int, int], None] | None = None,
-    ) -> None:
+    ) -> dict[Host, Any]:
+        returned: dict[Host, Any] = {}
         if not hosts:
-            return
+            return returned
         self.running = len(hosts)
-        greenlets = []
-        for host in hosts:
-            greenlet = gevent.spawn(self._run_host, host, function)
-            self.greenlets[greenlet] = host
-            greenlets.append(greenlet)
+        greenlets = [gevent.spawn(self._run_host, host, function, returned) for host in hosts]
+        self.greenlets.extend(greenlets)
         try:
             while True:
                 self.idle.wait()
@@ -190,6 +219,7 @@ class Batcher:
             self._settle(hosts)
         if self.errors:
             raise self.errors[self._first_failed(hosts)]
+        return returned
 
     def _first_failed(self, hosts: list[Host]) -> Host:
         return next(h for h in hosts if h in self.errors)
@@ -202,14 +232,12 @@ class Batcher:
         if self.errors:
             host = self._first_failed(hosts)
             stopped += f" ({host.name}: {describe_error(self.errors[host])})"
-        for host_op, slot in self.deferred:
+        for host_op, slot in self.making.items():
             if not slot.result.ready():
-                host_op.built([], stopped)
+                host_op.commands, host_op.error = [], stopped
             elif slot.result.exception is not None:
-                host_op.built([], describe_error(slot.result.exception))
-            else:
-                host_op.built(slot.result.value, None)
-        self.deferred = []
+                host_op.commands, host_op.error = [], describe_error(slot.result.exception)
+        self.making = {}
 
 
 def describe_error(error: BaseException) -> str:
@@ -221,19 +249,17 @@ def describe_error(error: BaseException) -> str:
 
 def build(
     state: State,
-    function: Callable[[Host], None],
+    function: Callable[[Host], Any],
     hosts: list[Host] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     entry_frames: list[tuple[str, int]] | None = None,
-) -> None:
+) -> dict[Host, Any]:
     """Call `function(host)` for every connected, unfailed target (or `hosts`), with
-    `pyinfra.host`, `inventory` and `state` bound, batching fact reads across hosts."""
+    `pyinfra.host`, `inventory` and `state` bound, batching fact reads across hosts.
+    Returns {host: what `function` returned}; once it returns, every operation of the
+    build is complete (an operation it returned is its HostOperation)."""
     if hosts is None:
         hosts = state.active_hosts()
-    batcher = Batcher(state, entry_frames)
-    state.facts.batcher = batcher
-    try:
-        batcher.run(hosts, function, on_progress)
-    finally:
-        state.facts.batcher = None
+    returned = Build(state, entry_frames).run(hosts, function, on_progress)
     mark_dependent(state)
+    return returned

@@ -23,6 +23,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
+from pyinfra.api import context
+
 # Files larger than this (bytes) are shown as one line (size and SHA1), not a diff.
 MAX_DIFF_BYTES = 256 * 1024
 
@@ -62,9 +64,9 @@ Change = Union[AttributeChange, ContentChange]
 
 def note(host: Any, change: Change) -> None:
     """Record a change of the operation `host` is building (nothing outside a build)."""
-    changes = getattr(host, "file_changes", None)
-    if changes is not None:
-        changes.append(change)
+    making = context.making_for(host)
+    if making is not None:
+        making.changes.append(change)
 
 
 def note_attributes(host: Any, path: str, info: dict | None, user=None, group=None, mode=None) -> None:

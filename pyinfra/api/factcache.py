@@ -7,6 +7,7 @@ import logging
 import uuid
 from typing import Any
 
+from pyinfra.api import context
 from pyinfra.api.exceptions import FactError, FactIgnoredError
 from pyinfra.api.facts import (
     FACT_TIMEOUT,
@@ -30,12 +31,14 @@ class FactCache:
     def __init__(self, state):
         self.state = state
         self.values: dict[Any, dict[tuple, Any]] = {}
-        # Set by the build while it batches fact reads across hosts.
-        self.batcher = None
 
-    def get(self, host, name: str, args: tuple) -> Any:
+    def get(self, host, name: str, args: tuple, as_user: dict[str, Any] | None = None) -> Any:
+        """The fact's value on `host`, read as the operation being made there reads
+        (its sudo, sudo_user, su_user), or as `as_user` says; inside a build, read in
+        its next round trip with every other fact waited for."""
         state = self.state
-        kwargs = host.op_kwargs or {}
+        making = context.making_for(host)
+        kwargs = as_user if as_user is not None else (making.kwargs if making else {})
         config = state.config
         sudo = bool(kwargs.get("sudo", config.SUDO))
         sudo_user = kwargs.get("sudo_user", config.SUDO_USER) if sudo else None
@@ -43,17 +46,17 @@ class FactCache:
         key = (name, args, sudo, sudo_user, su_user)
         cached = self.values.setdefault(host, {})
         if key not in cached:
-            if self.batcher is not None and self.batcher.owns(host):
-                value = self.batcher.request(host, key, lambda: self.make_request(host, key))
+            build = context.build_for(host)
+            if build is not None:
+                value = build.request(host, key, lambda: self.make_request(host, key))
             else:
                 value = self.read_many([self.make_request(host, key)])[0]
             cached[key] = value
         if state.results[host].failed:
             raise FactError(f"cannot read fact {name} on {host.name}: {state.results[host].error}")
-        reads = host.fact_reads
-        if reads is not None and key not in reads:
-            reads.append(key)
-        return self._checked(host, cached[key])
+        if making is not None and key not in making.reads:
+            making.reads.append(key)
+        return self._checked(host, cached[key], kwargs)
 
     @staticmethod
     def make_request(host, key: tuple) -> "FactRequest":
@@ -222,12 +225,12 @@ class FactCache:
         logger.debug("[%s] %s", host.name, message)
         return FactFailure(message)
 
-    def _checked(self, host, value: Any) -> Any:
+    def _checked(self, host, value: Any, kwargs: dict[str, Any]) -> Any:
         """`value`, unless it is a failure: then the host fails, or only the operation
         reading it when that has ignore_errors (FactIgnoredError)."""
         if not isinstance(value, FactFailure):
             return value
-        if (host.op_kwargs or {}).get("ignore_errors"):
+        if kwargs.get("ignore_errors"):
             raise FactIgnoredError(value.message)
         self.state.fail_host(host, value.message)
         raise FactError(value.message)

@@ -257,8 +257,7 @@ def get_facts(
 
     def read(host) -> tuple[bool, Any]:
         try:
-            with host.building(identity):
-                return True, host.get_fact(name, *args)
+            return True, state.facts.get(host, name, args, identity)
         except FactError:
             return False, None  # the host is failed and says why
 

@@ -100,11 +100,11 @@ def operation(func: Callable) -> Callable:
             raise OperationError(f"{full_name}() was called outside a deploy")
 
         frames = user_frames()
-        batcher = state.facts.batcher
-        if batcher is not None and batcher.owns(host):
+        build = context.build_for(host)
+        if build is not None:
             # Built in a greenlet of its own, whose stack ends there: where the build
             # was entered (add_op's caller) is the rest of the call site.
-            frames += batcher.entry_frames
+            frames += build.entry_frames
         location = f"{frames[0][0]}, line {frames[0][1]}" if frames else "command line"
         where = f"{location}: " if frames else ""
         name = None
@@ -138,24 +138,19 @@ def operation(func: Callable) -> Callable:
 
         ignored: list[str] = []
 
-        noted: list = []
-
-        def make_commands(host_op: HostOperation | None = None, reads: list | None = None) -> list:
-            changes: list = []
-            if host_op is not None:
-                host_op.changes = changes
-            else:
-                noted[:] = [changes]
+        def make_commands(made: context.Making) -> list:
+            if made.host_op is not None:
+                made.host_op.changes = made.changes
             try:
-                with host.building(global_kwargs, host_op, reads, changes):
-                    made = func(state, host, *rendered_args, **rendered_kwargs)
-                    return [to_command(c) for c in made or ()]
+                with context.making(state, host, made):
+                    commands = func(state, host, *rendered_args, **rendered_kwargs)
+                    return [to_command(c) for c in commands or ()]
             except FactIgnoredError as error:
                 # ignore_errors=True: not built from a guess; reported as an ignored
                 # error when it runs, and the host goes on.
                 message = f"{where}{full_name}(): {error}"
-                if host_op is not None:
-                    host_op.error = message
+                if made.host_op is not None:
+                    made.host_op.error = message
                 else:
                     ignored.append(message)
                 return []
@@ -165,25 +160,30 @@ def operation(func: Callable) -> Callable:
                     error.located = True
                 raise
 
+        def remade(host_op: HostOperation) -> list:
+            return make_commands(context.Making(global_kwargs, host_op, host_op.reads))
+
         position = tuple(reversed(frames))
-        if deferrable and batcher is not None and batcher.owns(host):
+        returned: Any
+        if deferrable and build is not None:
             # Recorded now, in call order; made beside the deploy's next operations,
             # so their facts are read in the same round trip (api/build.py).
             host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
-            batcher.defer(host, host_op, lambda: make_commands(host_op, host_op.reads))
+            returned = build.defer(host, host_op, lambda: remade(host_op))
         else:
-            reads: list = []
-            commands = make_commands(None, reads)
+            made = context.Making(global_kwargs)
+            commands = make_commands(made)
             host_op = state.add_operation(host, key, name, location, commands, global_kwargs, position)
-            host_op.reads = reads
-            host_op.changes = noted[0] if noted else []
+            host_op.reads = made.reads
+            host_op.changes = made.changes
             if ignored:
                 host_op.error = ignored[0]
+            returned = host_op
         if deferrable:
             # pyinfra's own operations only yield commands: made again, they read the
             # facts as they are then (api/dependencies.py).
-            host_op.remake = lambda: make_commands(host_op, host_op.reads)
-        return host_op
+            host_op.remake = lambda: remade(host_op)
+        return returned
 
     decorated.is_operation = True
     decorated.operation_function = func
@@ -216,15 +216,10 @@ def _add(state: State, op_func: Callable, hosts: list, args: tuple, kwargs: dict
         raise OperationError(f"{op_func!r} is not an operation (an @operation function of pyinfra.modules)")
     from pyinfra.api.build import build
 
-    made: dict[str, HostOperation] = {}
-
-    def call(host) -> None:
-        made[host.name] = op_func(state, host, *args, **kwargs)
-
     # Each host's call is built beside the others (their facts read together); the
     # operation's identity is this call site.
-    build(state, call, hosts, entry_frames=user_frames())
-    return {host.name: made[host.name] for host in hosts if host.name in made}
+    made = build(state, lambda host: op_func(state, host, *args, **kwargs), hosts, entry_frames=user_frames())
+    return {host.name: made[host] for host in hosts if host in made}
 
 
 def located(error: PyinfraError) -> PyinfraError:

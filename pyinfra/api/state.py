@@ -64,13 +64,12 @@ class OperationMeta:
 class HostOperation:
     """One operation on one host: its commands; the meta a deploy file gets back.
 
-    While the build makes the commands in a greenlet of their own (api/build.py),
-    reading `commands` waits for them. After a failed build they read as made, or as
-    [] with `error` saying why none were."""
+    Once the build is over its `commands` are known: those made, or [] with `error`
+    saying why none were (a failed build). While the build makes them, the deploy
+    holds a build.Pending in its place, which waits for them."""
 
     __slots__ = (
-        "_commands",
-        "_pending",
+        "commands",
         "global_kwargs",
         "status",
         "error",
@@ -85,8 +84,7 @@ class HostOperation:
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
-        self._commands = commands
-        self._pending: Callable[[], list[Command]] | None = None
+        self.commands = commands
         self.global_kwargs = global_kwargs
         # Keys of the facts the build read for it, in the FactCache.
         self.reads: list[tuple] = []
@@ -111,30 +109,6 @@ class HostOperation:
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
         self.error: str | None = None
-
-    def commands_pending(self, wait: Callable[[], list[Command]]) -> None:
-        """The commands are being made elsewhere: `wait()` returns them once they are."""
-        self._pending = wait
-
-    def built(self, commands: list[Command], error: str | None) -> None:
-        """The build is over: these are the commands (none when it failed, `error`
-        saying why)."""
-        self._pending = None
-        self._commands = commands
-        if error is not None:
-            self.error = error
-
-    @property
-    def commands(self) -> list[Command]:
-        if self._pending is not None:
-            self._commands = self._pending()
-            self._pending = None
-        return self._commands
-
-    @commands.setter
-    def commands(self, commands: list[Command]) -> None:
-        self._pending = None
-        self._commands = commands
 
     @property
     def changed(self) -> bool:

@@ -8,7 +8,7 @@ import re
 from typing import Callable
 from urllib.parse import urlparse
 
-from pyinfra.api import OperationError, quote
+from pyinfra.api import OperationError, context, quote
 
 
 def package_list(packages) -> list[str]:
@@ -66,12 +66,13 @@ def ensure_packages(
 def earlier_commands(state, host) -> list[str]:
     """The commands this deploy recorded for `host` before the operation being built:
     facts read now describe the host before those run."""
-    current = getattr(host, "current_op", None)
+    making = context.making_for(host)
+    current = making.host_op if making is not None else None
     commands = []
     for op in getattr(state, "host_ops", {}).get(host, {}).values():
         if op is current:
             break
-        commands.extend(str(command) for command in op.commands)
+        commands.extend(str(command) for command in context.made_commands(host, op))
     return commands
 
 
