@@ -5,8 +5,9 @@ The build runs every host's deploy, and every operation it makes, in a greenlet 
 own (api/build.py). Each such greenlet carries a `Task`: the state, inventory and host
 it works for, the build it belongs to and the operation it is making now. `host`,
 `inventory` and `state` forward to the current task's; fact reads, diffs and operation
-call sites read it through `current()` and `building(host)`. The task lives in a
-context variable: each greenlet has its own, which ends with the greenlet.
+call sites read it through `current()`, `making_for(host)` and `build_for(host)`. The
+task lives in a context variable: each greenlet has its own, which ends with it (no
+registry keyed by greenlet to clean up).
 """
 
 from __future__ import annotations
