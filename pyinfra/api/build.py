@@ -1,12 +1,13 @@
 """The build: run a deploy once per host, recording operations into the State.
 
 Each host's deploy runs in its own greenlet, and each operation it calls is built in a
-greenlet of its own: the call records the operation at once and returns a `Pending` (what
-the deploy reads of it waits until it is made), and the deploy goes on to its next line. A fact read waits; once every greenlet is waiting or done,
-all the facts waited for are read at once, one round trip per host for all of that
-host's facts, and everyone goes on. A deploy of operations that read facts therefore
-costs one round trip, not one per fact; a deploy that looks at a fact or at an
-operation's meta itself waits for it, and costs one more.
+greenlet of its own: the call records the operation at once and returns a `Pending`
+(what the deploy reads of it waits until it is made), and the deploy goes on to its
+next line. A fact read waits; once every greenlet is waiting or done, all the facts
+waited for are read at once, one round trip per host for all of that host's facts, and
+everyone goes on. A deploy of operations that read facts therefore costs one round
+trip, not one per fact; a deploy that looks at a fact or at an operation's meta itself
+waits for it, and costs one more. When build() returns, every operation is complete.
 
 Facts describe the host before the deploy runs, so building operations side by side
 gives what building them one by one would. An operation whose facts an earlier one of
