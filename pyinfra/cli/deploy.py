@@ -14,7 +14,7 @@ from pyinfra.api.runner import connect_all, disconnect_all, interrupt_all, run_o
 from pyinfra.api.secrets import register_data
 from pyinfra.api.state import State
 from pyinfra.cli.load import load
-from pyinfra.cli.output import Printer
+from pyinfra.cli.output import Outcome, Printer
 
 
 @dataclass
@@ -81,22 +81,42 @@ def build(state: State, deploy_files, printer: Printer) -> None:
 
 
 def show_proposed(state: State, printer: Printer) -> None:
+    """One line per operation with what it would do across hosts; each host's line
+    with -v, its commands with -vv."""
     printer.phase("Proposed changes:")
     if not state.op_order:
         printer.line("    (no operations)")
     for key in state.op_order:
         meta = state.op_meta[key]
-        printer.line("    ", printer.style(meta.name, bold=True))
-        for host in state.targets:
-            op = state.host_ops[host].get(key)
-            if op is None:
-                continue
+        planned = [(host, state.host_ops[host][key]) for host in state.targets if key in state.host_ops[host]]
+        change, dependent, ignored, unchanged = [], [], [], []
+        for host, op in planned:
+            if op.dependent:
+                dependent.append(host)
+            elif op.commands:
+                change.append(host)
+            elif op.error is not None:
+                ignored.append(host)
+            else:
+                unchanged.append(host)
+        printer.outcome_line(
+            meta.name,
+            [
+                Outcome("to change", change, "yellow"),
+                Outcome("no change", unchanged, "cyan"),
+                Outcome("decided when it runs (depends on an earlier change)", dependent, "yellow"),
+                Outcome("error ignored", ignored, "yellow", named=True),
+            ],
+        )
+        if not printer.verbose:
+            continue
+        for host, op in planned:
             if op.dependent:
                 printer.host_line(host, "depends on an earlier change: decided when it runs", "yellow")
             elif op.commands:
                 count = len(op.commands)
                 printer.host_line(host, f"{count} command{'s' if count > 1 else ''}", "yellow")
-                if printer.verbose >= 2 or state.dry_run:
+                if printer.verbose >= 2:
                     for command in op.commands:
                         printer.line(f"        {command}")
             elif op.error is not None:
@@ -106,23 +126,42 @@ def show_proposed(state: State, printer: Printer) -> None:
 
 
 def report(state: State, printer: Printer) -> int:
+    """Hosts succeeded and failed, operations done and changed; each host's line with
+    -v. It ends with one line per host that failed (and why) or did not finish, and
+    the --limit that runs them again."""
     printer.phase("Results:")
-    failed = 0
+    failed, unfinished = [], []
+    done = changed = 0
     for host in state.targets:
         result = state.results[host]
+        done += result.ops_done
+        changed += result.ops_changed
         if result.failed:
-            failed += 1
-            printer.host_line(host, "Failed: " + (result.error or "").split("\n")[0], "red")
-        else:
-            total = len(state.host_ops[host])
+            failed.append(host)
+            continue
+        ops = state.host_ops[host].values()
+        if any(op.status is None for op in ops):
+            unfinished.append(host)  # the deploy stopped before these ran (FAIL_PERCENT)
+        if printer.verbose:
             printer.host_line(
                 host,
-                f"Successful: {result.ops_done}/{total} operations, {result.ops_changed} changed",
+                f"Successful: {result.ops_done}/{len(ops)} operations, {result.ops_changed} changed",
                 "green",
             )
-    ok = len(state.targets) - failed
-    printer.line(f"    {ok} host(s) succeeded, {failed} failed")
-    return 1 if failed else 0
+    ok = len(state.targets) - len(failed) - len(unfinished)
+    summary = f"    {ok} host(s) succeeded, {len(failed)} failed"
+    if unfinished:
+        summary += f", {len(unfinished)} not finished"
+    printer.line(summary + f": {done} operations, {changed} changed")
+    for host in failed:
+        printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
+    for host in unfinished:
+        printer.host_line(host, "Not finished: the deploy stopped before its last operations", "yellow")
+    again = failed + unfinished
+    if again:
+        what = "failed hosts" if not unfinished else "failed and unfinished hosts"
+        printer.line(f"    to run the {what} again: --limit {','.join(h.name for h in again)}")
+    return 1 if again else 0
 
 
 def interrupted_report(state: State, printer: Printer) -> None:
@@ -175,9 +214,13 @@ def connect(state: State, printer: Printer) -> bool:
     """Connect every target; False when too many failed to go on."""
     printer.phase("Connecting to hosts...")
     connect_all(state, on_progress=lambda done, total: printer.hosts_progress("connect", done, total))
+    connected = [host for host in state.targets if host.connected]
+    if not printer.verbose:
+        printer.line(f"    Connected: {len(connected)}/{len(state.targets)} hosts")
     for host in state.targets:
         if host.connected:
-            printer.host_line(host, "Connected", "green")
+            if printer.verbose:
+                printer.host_line(host, "Connected", "green")
         else:
             printer.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
     if state.too_many_failed():
@@ -233,6 +276,7 @@ def run(options: Options, printer: Printer) -> int:
         printer.phase("Beginning operation run...")
         try:
             completed = run_operations(state, serial=options.serial, no_wait=options.no_wait, events=printer)
+            printer.run_done(state.op_order)
         except KeyboardInterrupt:
             printer.silenced = True
             printer.done_progress()
