@@ -119,8 +119,8 @@ def test_readme_first_command_runs_the_example_on_local(tmp_path):
     first_run = run()
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
     assert os.path.isfile("/tmp/pyinfra-example/etc/app.conf")
-    assert "8/8 operations, 8 changed" in first_run.stdout
+    assert "1 host(s) succeeded, 0 failed: 8 operations, 8 changed" in first_run.stdout
     second = run()
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "0 changed" in second.stdout and "Success (changed)" not in second.stdout
+    assert "1 host(s) succeeded, 0 failed: 8 operations, 0 changed" in second.stdout
     shutil.rmtree("/tmp/pyinfra-example", ignore_errors=True)
