@@ -533,7 +533,7 @@ def test_a_timeout_inside_an_operations_commands_stops_it_on_time(pyinfra, deplo
         }
     )
     started = time.monotonic()
-    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    result = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert time.monotonic() - started < 20
     assert "timed out" in result.output and "sleep 30" in result.output
