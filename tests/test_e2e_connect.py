@@ -99,7 +99,7 @@ def test_global_arguments(pyinfra, deploy_dir, public_dir):
                          ignore_errors=True)
         """,
     })
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     for name in ("127.0.0.2", "127.0.0.3"):
         assert (out / f"env-{name}").read_text() == "it's $(me) cfg\n"

@@ -142,7 +142,7 @@ def run_host_operation(
             remake(state, host, op)
         except PyinfraError as error:
             op.status, op.error = "error", str(error)
-            state.fail_host(host, f"{meta.name}: {error}")
+            state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
     commands = op.commands
@@ -163,7 +163,7 @@ def run_host_operation(
             return False
         if outcome == "lost":
             op.status, op.error = "error", error
-            state.fail_host(host, f"{meta.name}: {error}")
+            state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
         if op.attempts <= retries and not state.interrupted:
@@ -176,7 +176,7 @@ def run_host_operation(
             events.host_operation_done(host, meta, op)
             return True
         op.status = "error"
-        state.fail_host(host, f"{meta.name}: {op.error}")
+        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
         events.host_operation_done(host, meta, op)
         return False
     if state.interrupted and op.status is None:  # nothing to run, but nothing starts now

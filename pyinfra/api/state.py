@@ -82,6 +82,7 @@ class HostOperation:
         "fresh",
         "attempts",
         "results",
+        "name",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -109,6 +110,9 @@ class HostOperation:
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
         self.error: str | None = None
+        # The operation's name as this host's arguments render it (no variant count):
+        # what a line about this host alone says.
+        self.name = ""
 
     def commands_pending(self, wait: Callable[[], list[Command]]) -> None:
         """The commands are being made elsewhere: `wait()` returns them once they are."""
@@ -240,6 +244,7 @@ class State:
         self._host_last[host] = key
         self._order = None
         host_op = HostOperation(commands, global_kwargs)
+        host_op.name = name
         ops[key] = host_op
         return host_op
 

@@ -171,7 +171,7 @@ def interrupted_report(state: State, printer: Printer) -> None:
     printer.phase("Interrupted: what each host completed")
     for host in state.targets:
         ops = state.ops_for_host(host)
-        done = [meta.name for meta, op in ops if op.status in ("success", "ignored")]
+        done = [op.name or meta.name for meta, op in ops if op.status in ("success", "ignored")]
         if state.results[host].failed:
             printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
         summary = f"completed {len(done)}/{len(ops)} operations"
@@ -180,8 +180,10 @@ def interrupted_report(state: State, printer: Printer) -> None:
         printer.host_line(host, summary, "yellow")
         for meta, op in ops:
             if op.status in ("running", "interrupted"):
-                printer.host_line(host, f"interrupted while running (outcome unknown): {meta.name}", "red")
-        never = [meta.name for meta, op in ops if op.status is None]
+                printer.host_line(
+                    host, f"interrupted while running (outcome unknown): {op.name or meta.name}", "red"
+                )
+        never = [op.name or meta.name for meta, op in ops if op.status is None]
         if never:
             shown = ", ".join(never[:3]) + (f" and {len(never) - 3} more" if len(never) > 3 else "")
             printer.host_line(host, f"never started: {shown}", "yellow")
