@@ -118,3 +118,19 @@ def test_unnamed_operations_show_arguments_rendered_for_the_first_host(pyinfra, 
     assert f"Server/Shell (echo blue > {tmp_path}/same-{first}) (+2 variants): 3 changed" in result.output
     assert f"Server/Shell (echo {first} > /dev/null) (+2 variants): 3 changed" in result.output
     assert "Server/Shell (echo even > /dev/null) (+1 variant): 3 changed" in result.output, result.output
+
+
+def test_no_wait_still_gives_one_line_per_operation(pyinfra, deploy_dir, tmp_path):
+    base = tmp_path / "hosts"
+    root = three_ops(deploy_dir, base, FEW, fail=FEW[1])
+    result = pyinfra("inventory.py", "deploy.py", "--no-wait", cwd=root)
+    assert result.returncode == 1, result.output
+    run = result.stdout.split("Beginning operation run...")[1].split("--> Results:")[0]
+    outcomes = [line.strip() for line in run.splitlines() if re.match(r"^    [^ \[]", line)]
+    assert [line.rsplit(": ", 1)[-1] for line in outcomes] == [
+        "3 changed",
+        "3 changed",
+        FEW[1],
+        "2 changed",
+    ], run
+    assert "1 failed: " + FEW[1] in run and f"[{FEW[1]}] Error" in run, run
