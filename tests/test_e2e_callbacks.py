@@ -38,7 +38,7 @@ def callback_deploy(tmp_path) -> dict:
 @pytest.mark.parametrize("mode", [(), ("--serial",), ("--no-wait",)], ids=["parallel", "serial", "no-wait"])
 def test_a_raising_callback_fails_only_its_host(pyinfra, deploy_dir, tmp_path, mode):
     root = deploy_dir(callback_deploy(tmp_path))
-    result = pyinfra("inventories/production.py", "deploy.py", *mode, cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "-v", *mode, cwd=root)
     assert result.returncode == 1, result.output
     assert "Traceback" not in result.output
     # Every host ran what came before; the healthy one went on to the end.
@@ -103,7 +103,7 @@ def test_a_raising_after_deploy_hook_still_shows_the_results(pyinfra, deploy_dir
             """,
         }
     )
-    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    result = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
     assert result.returncode == 1, result.output
     assert "Successful: 1/1 operations, 1 changed" in result.output, result.output
     assert "chat server down" in result.output and "Traceback" not in result.output

@@ -58,7 +58,10 @@ def test_dry_run_shows_dependent_operation(pyinfra, deploy_dir, tmp_path):
     # the line's operation cannot be known before the upload runs.
     result = pyinfra("inventory.py", "deploy.py", "--dry", cwd=root)
     assert result.returncode == 0, result.output
-    assert result.output.count("depends on an earlier change") == len(HOSTS), result.output
+    assert f"{len(HOSTS)} decided when it runs (depends on an earlier change)" in result.output, result.output
+    result = pyinfra("inventory.py", "deploy.py", "--dry", "-v", cwd=root)
+    assert result.returncode == 0, result.output
+    assert result.output.count("depends on an earlier change: decided") == len(HOSTS), result.output
     for name in HOSTS:
         assert (base / name / "app.conf").read_text() == "listen 80\nextra=1\n"
 
@@ -130,7 +133,7 @@ def test_same_file_removed_created_removed(pyinfra, deploy_dir, tmp_path):
     )
     (base / "127.0.0.2").mkdir(parents=True)
     (base / "127.0.0.2" / "log").write_text("old\n")
-    result = pyinfra("inventory.py", "deploy.py", cwd=root)
+    result = pyinfra("inventory.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     # Planned from the facts before the run, the last removal would see "present" and
     # remove; the middle one would see "present" and not create. Made at their turn,

@@ -169,7 +169,7 @@ def test_second_run_changes_nothing_and_says_so(pyinfra, deploy_dir, tmp_path):
         """,
         }
     )
-    first = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    first = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert first.returncode == 0, first.output
     for name in ("127.0.0.2", "127.0.0.3"):
         site = base / name
@@ -181,7 +181,7 @@ def test_second_run_changes_nothing_and_says_so(pyinfra, deploy_dir, tmp_path):
         assert not [p for p in (site / "etc").iterdir() if p.name != "app.conf"]
     assert "6/6 operations, 6 changed" in first.output
 
-    second = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    second = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert second.returncode == 0, second.output
     assert "Success (changed)" not in second.output
     assert second.output.count("6/6 operations, 0 changed") == 2
@@ -198,7 +198,7 @@ def test_dry_run_changes_nothing(pyinfra, deploy_dir, tmp_path):
         """,
         }
     )
-    result = pyinfra("inventories/production.py", "deploy.py", "--dry", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "--dry", "-vv", cwd=root)
     assert result.returncode == 0, result.output
     assert "Proposed changes" in result.output
     assert f"mkdir -p {target}" in result.output
@@ -268,6 +268,9 @@ def test_ignore_errors_lets_host_continue(pyinfra, deploy_dir, tmp_path):
         }
     )
     result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert "Server/Shell (exit 5): 1 error ignored: 127.0.0.2" in result.output, result.output
+    result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert "Error (ignored)" in result.output
     assert (tmp_path / "continued").exists()
@@ -429,7 +432,7 @@ def test_function_argument_is_one_operation_across_hosts(pyinfra, deploy_dir, tm
             python.execute(note)
         """,
     })
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert result.output.count("Starting operation: Python/Execute") == 1
     assert "0x" not in result.output
@@ -531,7 +534,7 @@ def test_a_timeout_inside_an_operations_commands_stops_it_on_time(pyinfra, deplo
         }
     )
     started = time.monotonic()
-    result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    result = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert time.monotonic() - started < 20
     assert "timed out" in result.output and "sleep 30" in result.output

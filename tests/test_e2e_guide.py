@@ -148,7 +148,7 @@ def test_data_example_and_string_formatting(pyinfra, deploy_dir, tmp_path):
         """,
         }
     )
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
+    result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert (
         out / "127.0.0.2" / "data"

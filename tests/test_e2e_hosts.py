@@ -86,7 +86,7 @@ def test_unreadable_path_fails_the_host_not_no_change(run, tmp_path, private_dir
             "deploy.py": f"from pyinfra.modules import files\nfiles.file({target!r}, present=False)\n",
         },
     )
-    result = run("--user", chroot.NOSUDO_USER, "inventory.py", "deploy.py", cwd=root)
+    result = run("--user", chroot.NOSUDO_USER, "inventory.py", "deploy.py", "-v", cwd=root)
     assert result.returncode != 0, result.output
     assert "No change" not in result.output, result.output
     # The error names the fact, its argument, the exit status and what the host said.
@@ -114,7 +114,7 @@ def test_unreadable_path_with_ignore_errors_is_an_ignored_error(run, tmp_path, p
                 ),
             },
         )
-        result = run("--user", chroot.NOSUDO_USER, "inventory.py", "deploy.py", cwd=root)
+        result = run("--user", chroot.NOSUDO_USER, "inventory.py", "deploy.py", "-v", cwd=root)
         assert result.returncode == 0, result.output
         assert "Error (ignored)" in result.output, result.output
         assert f"fact file('{target}')" in result.output, result.output
@@ -185,10 +185,10 @@ def test_busybox_host_deploys_twice(run, hosts_sshd, tmp_path):
             "deploy.py": BUSYBOX_DEPLOY,
         },
     )
-    first = run("inventory.py", "deploy.py", cwd=root)
+    first = run("inventory.py", "deploy.py", "-v", cwd=root)
     assert first.returncode == 0, first.output
     assert "Success (changed)" in first.output, first.output
-    second = run("inventory.py", "deploy.py", cwd=root)
+    second = run("inventory.py", "deploy.py", "-v", cwd=root)
     assert second.returncode == 0, second.output
     assert "Success (changed)" not in second.output, second.output
     assert " 0 changed" in second.output, second.output

@@ -99,7 +99,8 @@ def test_ctrl_c_stops_the_commands_on_every_host(sshd, ssh_home, deploy_dir, tmp
     for host in HOSTS:
         assert f"[{host}] completed 1/3 operations, last: Server/Shell (true)" in output, output
         assert f"[{host}] interrupted while running (outcome unknown): Server/Shell (touch" in output
-        never = f"Server/Shell (touch {tmp_path}/never-{{{{ host.name }}}})"
+        # Each host's line names the operation as its own arguments render.
+        never = f"Server/Shell (touch {tmp_path}/never-{host})"
         assert f"[{host}] never started: {never}" in output, output
     time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))  # past the sleep
     left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("done-", "never-")))

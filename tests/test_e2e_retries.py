@@ -24,7 +24,7 @@ def test_a_flaky_operation_succeeds_on_retry(pyinfra, deploy_dir, tmp_path):
             """,
         }
     )
-    result = pyinfra("127.0.0.2,127.0.0.3", "deploy.py", cwd=root)
+    result = pyinfra("127.0.0.2,127.0.0.3", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert result.output.count("succeeded on retry 2") == 2, result.output
     for name in ("127.0.0.2", "127.0.0.3"):
@@ -66,5 +66,5 @@ def test_a_timeout_counts_as_a_failure(pyinfra, deploy_dir, tmp_path):
     )
     result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
     assert result.returncode == 0, result.output
-    assert "succeeded on retry 1" in result.output, result.output
+    assert ": 1 changed, 1 succeeded on retry: 127.0.0.2" in result.output, result.output
     assert (tmp_path / "count").read_text() == "2\n"

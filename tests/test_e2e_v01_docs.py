@@ -153,16 +153,18 @@ def test_usage_deploy_with_verbose_output(pyinfra, two_hosts):
     quiet = pyinfra("-i", "inventory.py", "deploy.py", cwd=root)
     assert quiet.returncode == 0, quiet.output
     assert sorted(os.listdir(out)) == ["127.0.0.2-web", "127.0.0.3-web", "127.0.0.4-db"]
-    assert "said-127.0.0.2" not in quiet.output
+    assert "] said-127.0.0.2" not in quiet.output, quiet.output
 
     verbose = pyinfra("-i", "inventory.py", "deploy.py", "-v", cwd=root)
     assert verbose.returncode == 0, verbose.output
     for name in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
-        assert f"said-{name}" in verbose.output
+        assert f"[{name}] said-{name}" in verbose.output
+    # The operation is named as rendered for the first host; commands are for -vv.
+    assert "echo said-127.0.0.3" not in verbose.output, verbose.output
 
     very = pyinfra("-i", "inventory.py", "deploy.py", "-vv", cwd=root)
     assert very.returncode == 0, very.output
-    assert "echo said-127.0.0.2" in very.output  # -vv: also the commands sent
+    assert "echo said-127.0.0.3" in very.output  # -vv: also the commands sent
 
 
 def test_usage_run_op_args_and_run_command(pyinfra, two_hosts):

@@ -25,7 +25,7 @@ def test_per_host_python_values_run_in_parallel(pyinfra, deploy_dir, tmp_path):
         }
     )
     started = time.monotonic()
-    result = pyinfra("inventory.py", "deploy.py", cwd=root)
+    result = pyinfra("inventory.py", "deploy.py", "-v", cwd=root)
     took = time.monotonic() - started
     assert result.returncode == 0, result.output
     for name in HOSTS:
@@ -51,4 +51,5 @@ def test_same_arguments_from_two_places_stay_two_operations(pyinfra, deploy_dir,
     result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
     assert result.returncode == 0, result.output
     assert (tmp_path / "log").read_text() == "x\nx\n"
-    assert "Successful: 2/2 operations, 2 changed" in result.output, result.output
+    assert f"Server/Shell (echo x >> {tmp_path}/log): 1 changed" in result.output
+    assert "1 host(s) succeeded, 0 failed: 2 operations, 2 changed" in result.output, result.output

@@ -8,7 +8,7 @@ import sys
 import traceback
 from typing import Any
 
-from pyinfra.api.exceptions import DeployFileError, PyinfraError
+from pyinfra.api.exceptions import DeployFileError, PyinfraError, UsageError
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,6 +31,14 @@ def compile_file(path: str, source: str | None = None):
         raise DeployFileError(f"syntax error: {detail}", error.filename or path, error.lineno) from None
 
 
+def v3_import(error: BaseException) -> bool:
+    """True for an import of pyinfra 3's `pyinfra.operations` (here: pyinfra.modules)."""
+    name = getattr(error, "name", None) or ""
+    return isinstance(error, ImportError) and (
+        name == "pyinfra.operations" or name.startswith("pyinfra.operations.")
+    )
+
+
 def user_error(error: BaseException, path: str) -> DeployFileError:
     """A DeployFileError naming the innermost frame of the user's own code."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -38,6 +46,18 @@ def user_error(error: BaseException, path: str) -> DeployFileError:
     filename, line = (user[-1].filename, user[-1].lineno) if user else (path, None)
     if isinstance(error, PyinfraError):
         return DeployFileError(str(error), filename, line)
+    if v3_import(error):
+        # pyinfra 3's habit: one line saying what to import instead, as a usage error.
+        source = (user[-1].line or "").strip() if user else ""
+        instead = source.replace("pyinfra.operations", "pyinfra.modules")
+        wrapped = DeployFileError(
+            "`pyinfra.operations` is pyinfra 3's: operations live in `pyinfra.modules`"
+            + (f" (write: {instead})" if "pyinfra.modules" in instead else ""),
+            filename,
+            line,
+        )
+        wrapped.exit_code = UsageError.exit_code
+        return wrapped
     wrapped = DeployFileError(f"{type(error).__name__}: {error}", filename, line)
     wrapped.__cause__ = error
     return wrapped

@@ -73,6 +73,7 @@ def stable(value: Any) -> Any:
 
 
 def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
+    """`Module/Op (arg, key=value)`: the name of an operation called without one."""
     module = func.__module__.rsplit(".", 1)[-1]
     words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
     words += [f"{k}={stable(v)}" for k, v in kwargs.items()]
@@ -124,8 +125,6 @@ def operation(func: Callable) -> Callable:
         # variant (State.add_operation).
         key_source = repr(stable((frames, full_name)))
         key = hashlib.sha1(key_source.encode()).hexdigest()[:16]
-        if name is None:
-            name = operation_name(func, args, kwargs)
 
         variables = {"host": TemplateHost(host), "inventory": state.inventory, "state": state}
         try:
@@ -135,6 +134,10 @@ def operation(func: Callable) -> Callable:
             raise located(
                 OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None
+        if name is None:
+            # Named as rendered for this host, not `{{ host.data.x }}`: hosts whose
+            # rendering differs count as variants (OperationMeta.add_variant).
+            name = operation_name(func, rendered_args, rendered_kwargs)
 
         ignored: list[str] = []
 

@@ -132,7 +132,7 @@ def run_host_operation(
             remake(state, host, op)
         except PyinfraError as error:
             op.status, op.error = "error", str(error)
-            state.fail_host(host, f"{meta.name}: {error}")
+            state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
         events.operation_made(host, meta, op)
@@ -154,7 +154,7 @@ def run_host_operation(
             return False
         if outcome == "lost":
             op.status, op.error = "error", error
-            state.fail_host(host, f"{meta.name}: {error}")
+            state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
         if op.attempts <= retries and not state.interrupted:
@@ -167,7 +167,7 @@ def run_host_operation(
             events.host_operation_done(host, meta, op)
             return True
         op.status = "error"
-        state.fail_host(host, f"{meta.name}: {op.error}")
+        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
         events.host_operation_done(host, meta, op)
         return False
     if state.interrupted and op.status is None:  # nothing to run, but nothing starts now

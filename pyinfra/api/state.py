@@ -46,19 +46,24 @@ class OperationMeta:
     # the run order where hosts' own orders do not decide.
     position: tuple = ()
     seen: int = 0
-    # Names other hosts gave it (their own arguments), beside the first host's.
-    variants: set = field(default_factory=set)
+    # The name each distinct set of rendered arguments gives, and how many hosts gave
+    # it; the name shown is the one of the host first in the inventory.
+    names: dict = field(default_factory=dict)
     first_name: str = ""
+    first_rank: int = -1
 
-    def add_variant(self, name: str) -> None:
-        """Another host called it with other arguments: say so in the name."""
-        first = self.first_name or self.name
-        self.first_name = first
-        if name == first or name in self.variants:
-            return
-        self.variants.add(name)
-        count = len(self.variants)
-        self.name = f"{first} (+{count} variant{'s' if count > 1 else ''})"
+    def add_variant(self, name: str, rank: int = 0) -> None:
+        """A host (its place in the inventory: `rank`) called it with arguments
+        rendered as `name`: the first host's name, with `(+N variants)` where N
+        other renderings exist."""
+        self.names[name] = self.names.get(name, 0) + 1
+        if self.first_rank < 0 or rank < self.first_rank:
+            self.first_rank, self.first_name = rank, name
+        count = len(self.names) - 1
+        if count:
+            self.name = f"{self.first_name} (+{count} variant{'s' if count > 1 else ''})"
+        else:
+            self.name = self.first_name
 
 
 class HostOperation:
@@ -81,6 +86,7 @@ class HostOperation:
         "attempts",
         "results",
         "changes",
+        "name",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -109,6 +115,9 @@ class HostOperation:
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
         self.error: str | None = None
+        # The operation's name as this host's arguments render it (no variant count):
+        # what a line about this host alone says.
+        self.name = ""
 
     @property
     def changed(self) -> bool:
@@ -190,6 +199,8 @@ class State:
         self.events: Events = Events()
         # This run's hooks, name -> functions called as f(data, state) (add_hook).
         self.hooks: dict[str, list[Callable]] = {name: [] for name in HOOK_NAMES}
+        # Each host's place in the inventory: the first host names an operation.
+        self._rank = {host: index for index, host in enumerate(inventory)}
         for host in inventory:
             host.state = self
 
@@ -267,13 +278,13 @@ class State:
         if key not in self.op_meta:
             self.op_meta[key] = OperationMeta(key, name, location, global_kwargs, position, len(self.op_meta))
             self._op_next[key] = set()
-        else:
-            self.op_meta[key].add_variant(name)
+        self.op_meta[key].add_variant(name, self._rank.get(host, 0))
         if last is not None and key not in self._op_next[last]:
             self._op_next[last].add(key)
         self._host_last[host] = key
         self._order = None
         host_op = HostOperation(commands, global_kwargs)
+        host_op.name = name
         ops[key] = host_op
         return host_op
 

@@ -19,7 +19,7 @@ from pyinfra.cli.diff import DiffEvents
 from pyinfra.cli.diff import read_before_run as read_diffs
 from pyinfra.cli.diff import show as show_diff
 from pyinfra.cli.load import load
-from pyinfra.cli.output import Printer
+from pyinfra.cli.output import Outcome, Printer
 
 
 @dataclass
@@ -78,22 +78,46 @@ def build(state: State, deploy_files, printer: Printer) -> None:
 
 
 def show_proposed(state: State, printer: Printer, diff: bool = False) -> None:
+    """One line per operation with what it would do across hosts; each host's line
+    with -v, its commands with -vv; with `diff`, what each change does to files."""
     printer.phase("Proposed changes:")
     if not state.op_order:
         printer.line("    (no operations)")
     for key in state.op_order:
         meta = state.op_meta[key]
-        printer.line("    ", printer.style(meta.name, bold=True))
-        for host in state.targets:
-            op = state.host_ops[host].get(key)
-            if op is None:
-                continue
+        planned = [(host, state.host_ops[host][key]) for host in state.targets if key in state.host_ops[host]]
+        change, dependent, ignored, unchanged = [], [], [], []
+        for host, op in planned:
+            if op.dependent:
+                dependent.append(host)
+            elif op.commands:
+                change.append(host)
+            elif op.error is not None:
+                ignored.append(host)
+            else:
+                unchanged.append(host)
+        printer.outcome_line(
+            meta.name,
+            [
+                Outcome("to change", change, "yellow"),
+                Outcome("no change", unchanged, "cyan"),
+                Outcome("decided when it runs (depends on an earlier change)", dependent, "yellow"),
+                Outcome("error ignored", ignored, "yellow", named=True),
+            ],
+        )
+        if not printer.verbose:
+            if diff:
+                for host, op in planned:
+                    if op.commands and not op.dependent:
+                        show_diff(printer, state, host, op)
+            continue
+        for host, op in planned:
             if op.dependent:
                 printer.host_line(host, "depends on an earlier change: decided when it runs", "yellow")
             elif op.commands:
                 count = len(op.commands)
                 printer.host_line(host, f"{count} command{'s' if count > 1 else ''}", "yellow")
-                if printer.verbose >= 2 or state.dry_run:
+                if printer.verbose >= 2:
                     for command in op.commands:
                         printer.line(f"        {command}")
                 if diff:
@@ -105,23 +129,42 @@ def show_proposed(state: State, printer: Printer, diff: bool = False) -> None:
 
 
 def report(state: State, printer: Printer) -> int:
+    """Hosts succeeded and failed, operations done and changed; each host's line with
+    -v. It ends with one line per host that failed (and why) or did not finish, and
+    the --limit that runs them again."""
     printer.phase("Results:")
-    failed = 0
+    failed, unfinished = [], []
+    done = changed = 0
     for host in state.targets:
         result = state.results[host]
+        done += result.ops_done
+        changed += result.ops_changed
         if result.failed:
-            failed += 1
-            printer.host_line(host, "Failed: " + (result.error or "").split("\n")[0], "red")
-        else:
-            total = len(state.host_ops[host])
+            failed.append(host)
+            continue
+        ops = state.host_ops[host].values()
+        if any(op.status is None for op in ops):
+            unfinished.append(host)  # the deploy stopped before these ran (FAIL_PERCENT)
+        if printer.verbose:
             printer.host_line(
                 host,
-                f"Successful: {result.ops_done}/{total} operations, {result.ops_changed} changed",
+                f"Successful: {result.ops_done}/{len(ops)} operations, {result.ops_changed} changed",
                 "green",
             )
-    ok = len(state.targets) - failed
-    printer.line(f"    {ok} host(s) succeeded, {failed} failed")
-    return 1 if failed else 0
+    ok = len(state.targets) - len(failed) - len(unfinished)
+    summary = f"    {ok} host(s) succeeded, {len(failed)} failed"
+    if unfinished:
+        summary += f", {len(unfinished)} not finished"
+    printer.line(summary + f": {done} operations, {changed} changed")
+    for host in failed:
+        printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
+    for host in unfinished:
+        printer.host_line(host, "Not finished: the deploy stopped before its last operations", "yellow")
+    again = failed + unfinished
+    if again:
+        what = "failed hosts" if not unfinished else "failed and unfinished hosts"
+        printer.line(f"    to run the {what} again: --limit {','.join(h.name for h in again)}")
+    return 1 if again else 0
 
 
 def interrupted_report(state: State, printer: Printer) -> None:
@@ -131,7 +174,7 @@ def interrupted_report(state: State, printer: Printer) -> None:
     printer.phase("Interrupted: what each host completed")
     for host in state.targets:
         ops = state.ops_for_host(host)
-        done = [meta.name for meta, op in ops if op.status in ("success", "ignored")]
+        done = [op.name or meta.name for meta, op in ops if op.status in ("success", "ignored")]
         if state.results[host].failed:
             printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
         summary = f"completed {len(done)}/{len(ops)} operations"
@@ -140,8 +183,10 @@ def interrupted_report(state: State, printer: Printer) -> None:
         printer.host_line(host, summary, "yellow")
         for meta, op in ops:
             if op.status in ("running", "interrupted"):
-                printer.host_line(host, f"interrupted while running (outcome unknown): {meta.name}", "red")
-        never = [meta.name for meta, op in ops if op.status is None]
+                printer.host_line(
+                    host, f"interrupted while running (outcome unknown): {op.name or meta.name}", "red"
+                )
+        never = [op.name or meta.name for meta, op in ops if op.status is None]
         if never:
             shown = ", ".join(never[:3]) + (f" and {len(never) - 3} more" if len(never) > 3 else "")
             printer.host_line(host, f"never started: {shown}", "yellow")
@@ -247,13 +292,16 @@ def run(options: Options, printer: Printer) -> int:
             interrupted_report(state, printer)
             raise
         except DeployError as error:
+            printer.run_done(state.op_order)
             state.stopped = str(error)
             printer.error(str(error))
             report(state, printer)
             return 1
         except PyinfraError:
+            printer.run_done(state.op_order)
             report(state, printer)  # what the hosts did, before the hook's error
             raise
+        printer.run_done(state.op_order)
         return report(state, printer)
     except KeyboardInterrupt:
         if not state.interrupted:  # while connecting, reading facts, in a hook...

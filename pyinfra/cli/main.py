@@ -46,6 +46,16 @@ def parse_data(values: tuple[str, ...]) -> dict:
     return data
 
 
+def refuse_v3_habits(options) -> None:
+    """pyinfra 3's `exec`/`fact` subcommands and fact names: say what to write here."""
+    from pyinfra.cli.habits import check_fact, check_words
+
+    if not options.run:
+        check_words(options.deploys)
+    for spec in options.facts:
+        check_fact(spec)
+
+
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EPILOG,
@@ -228,6 +238,7 @@ def cli(
         gevent.get_hub().exception_stream = ShownStream(sys.stderr)
     stopped: PyinfraError | str | None = None
     try:
+        refuse_v3_habits(options)
         code = run(options, printer)
     except PyinfraError as error:
         stopped = error

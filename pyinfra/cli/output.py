@@ -80,6 +80,48 @@ class Styled(NamedTuple):
         return str(self.text)
 
 
+def host_names(hosts, limit: int = 10) -> str:
+    """`a, b, c` or, past `limit`, `a, ..., j and 490 more`."""
+    names = [host.name for host in hosts]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+class Outcome(NamedTuple):
+    """One part of an operation's line: `3 changed`, or with `named`, `1 failed: db-7`."""
+
+    label: str
+    hosts: list
+    colour: str | None = None
+    named: bool = False
+
+
+class Tally:
+    """What one operation did on each host of the run, as its hosts finish."""
+
+    def __init__(self, meta, expected: int | None):
+        self.meta = meta
+        self.expected = expected
+        self.done: list = []  # (host, HostOperation)
+        self.shown = False
+
+    def outcomes(self) -> list[Outcome]:
+        def hosts(status: str, changed: bool | None = None) -> list:
+            return [
+                h for h, op in self.done if op.status == status and (changed is None or op.changed == changed)
+            ]
+
+        retried = [h for h, op in self.done if op.status == "success" and op.attempts > 1]
+        return [
+            Outcome("changed", hosts("success", True), "green"),
+            Outcome("no change", hosts("success", False), "cyan"),
+            Outcome("succeeded on retry", retried, "yellow", named=True),
+            Outcome("error ignored", hosts("ignored"), "yellow", named=True),
+            Outcome("failed", hosts("error"), "red", named=True),
+        ]
+
+
 def use_colour(stream) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
@@ -94,6 +136,8 @@ class Printer(Events):
         self.show_progress = sys.stderr.isatty()
         self._progress_shown = False
         self._op_progress = ("", 0, 0)
+        # Operation key -> Tally of the hosts done with it.
+        self._tallies: dict[str, Tally] = {}
         # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
         self.silenced = False
 
@@ -160,6 +204,26 @@ class Printer(Events):
         for line in (text or "").rstrip("\n").split("\n") if text else ():
             self.echo("        ", line)
 
+    def outcome_line(self, name: str, outcomes: list[Outcome]) -> None:
+        """`    NAME: 3 changed, 497 no change, 1 failed: db-7`: an operation across
+        hosts in one line; hosts are named where something needs a look."""
+        parts: list = ["    ", Styled(name, bold=True), ": "]
+        after_names = False
+        shown_any = False
+        for outcome in outcomes:
+            if not outcome.hosts:
+                continue
+            if shown_any:
+                parts.append("; " if after_names else ", ")
+            text = f"{len(outcome.hosts)} {outcome.label}"
+            if outcome.named:
+                text += ": " + host_names(outcome.hosts)
+            parts.append(Styled(text, outcome.colour))
+            after_names, shown_any = outcome.named, True
+        if not shown_any:
+            parts.append("no host")
+        self.echo(*parts)
+
     def error(self, text: str) -> None:
         self.echo(Styled("error:", "red", bold=True), " ", text, err=True)
 
@@ -174,22 +238,44 @@ class Printer(Events):
         self.progress(f"[{phase}] {done}/{total} hosts done")
 
     def hosts_connected(self, state) -> None:
+        """One line for the hosts that connected (a line each with -v); every host that
+        did not, with why."""
+        connected = [host for host in state.targets if host.connected]
+        if not self.verbose:
+            self.line(f"    Connected: {len(connected)}/{len(state.targets)} hosts")
         for host in state.targets:
             if host.connected:
-                self.host_line(host, "Connected", "green")
+                if self.verbose:
+                    self.host_line(host, "Connected", "green")
             else:
                 self.host_line(host, "Failed to connect: " + (state.results[host].error or ""), "red")
 
     def operation_start(self, meta, hosts) -> None:
         if self.silenced:
             return
-        self.phase(f"Starting operation: {meta.name}")
+        if self.verbose:
+            self.phase(f"Starting operation: {meta.name}")
+        self._tallies[meta.key] = Tally(meta, len(hosts))
         self._op_progress = (meta.name, 0, len(hosts))
         self.progress(f"[run] {meta.name}: 0/{len(hosts)} hosts done")
 
     def host_operation_done(self, host, meta, op) -> None:
         if self.silenced:
             return
+        if self.verbose:
+            self.show_host_operation(host, op)
+        tally = self._tallies.get(meta.key)
+        if tally is None:  # --no-wait: no operation starts for all hosts at once
+            tally = self._tallies[meta.key] = Tally(meta, None)
+        tally.done.append((host, op))
+        if tally.expected is not None and len(tally.done) >= tally.expected:
+            self.operation_done(tally)
+        name, done, total = self._op_progress
+        self._op_progress = (name, done + 1, total)
+        self.progress(f"[run] {name}: {done + 1}/{total} hosts done")
+
+    def show_host_operation(self, host, op) -> None:
+        """The -v line of one host's outcome (an error's details under it)."""
         if op.status == "success":
             retried = f", succeeded on retry {op.attempts - 1}" if op.attempts > 1 else ""
             if op.changed:
@@ -202,9 +288,27 @@ class Printer(Events):
         elif op.status == "error":
             self.host_line(host, "Error", "red")
             self.host_detail(op.error)
-        name, done, total = self._op_progress
-        self._op_progress = (name, done + 1, total)
-        self.progress(f"[run] {name}: {done + 1}/{total} hosts done")
+
+    def operation_done(self, tally: Tally) -> None:
+        """The operation's one line across hosts; without -v, each failure in full
+        under it (with -v they were shown as they came)."""
+        tally.shown = True
+        self.done_progress()
+        self.outcome_line(tally.meta.name, tally.outcomes())
+        if not self.verbose:
+            for host, op in tally.done:
+                if op.status == "error":
+                    self.show_host_operation(host, op)
+
+    def run_done(self, order: list[str]) -> None:
+        """After the run: the lines of operations whose hosts did not finish together
+        (--no-wait), in run order."""
+        if self.silenced:
+            return
+        for key in order:
+            tally = self._tallies.get(key)
+            if tally is not None and not tally.shown:
+                self.operation_done(tally)
 
 
 class ErrorLogHandler(logging.Handler):
