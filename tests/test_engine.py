@@ -6,9 +6,10 @@ import gevent
 import pytest
 
 from pyinfra.api import Config, Inventory, State
+from pyinfra.api.command import LOGIN, RunAs, StringCommand
 from pyinfra.api.connectors.base import CommandResult, Connector
 from pyinfra.api.exceptions import DeployError
-from pyinfra.api.operation import add_limited_op, add_op
+from pyinfra.api.operation import add_limited_op, add_op, operation
 from pyinfra.api.operations import run_ops
 from pyinfra.api.ssh import connect_all
 from pyinfra.modules import python, server
@@ -34,10 +35,12 @@ class FakeConnector(Connector):
         code = 1 if command in (self.host.data.fail or ()) else 0
         return CommandResult(command, code, [], ["it failed"] if code else [])
 
-    def run_shell_command(self, command, *args, **kwargs):
+    def run_shell_command(self, command, run_as=LOGIN, stdin=None):
+        self.host.state.run_as.append((command, run_as))
         return self._run(command)
 
-    def put_file(self, src, dest, *args, **kwargs):
+    def put_file(self, src, dest, run_as=LOGIN):
+        self.host.state.run_as.append((f"upload {dest}", run_as))
         return self._run(f"upload {dest}")
 
 
@@ -50,7 +53,7 @@ def fake_ssh(monkeypatch):
 
 def make_state(hosts=("h0", "h1", "h2"), **config):
     state = State(Inventory((list(hosts), {})), Config(**config))
-    state.log, state.running, state.most_at_once = [], [], 0
+    state.log, state.running, state.most_at_once, state.run_as = [], [], 0, []
     return state
 
 
@@ -149,7 +152,7 @@ def test_no_wait_lets_each_host_run_at_its_own_pace(fake_ssh):
     h0 is through its first. Without no_wait, h1 waits for h0 between them."""
     for no_wait in (True, False):
         state = State(Inventory(([("h0", {"delay": 0.2}), ("h1", {})], {})), Config())
-        state.log, state.running, state.most_at_once = [], [], 0
+        state.log, state.running, state.most_at_once, state.run_as = [], [], 0, []
         connect_all(state)
         add_op(state, server.shell, "one")
         add_op(state, server.shell, "two")
@@ -174,7 +177,7 @@ def test_run_once_runs_on_the_first_host_only(fake_ssh):
 
 def test_a_failed_command_stops_its_host_only(fake_ssh):
     state = State(Inventory(([("h0", {"fail": ["one"]}), "h1"], {})), Config())
-    state.log, state.running, state.most_at_once = [], [], 0
+    state.log, state.running, state.most_at_once, state.run_as = [], [], 0, []
     connect_all(state)
     first = add_op(state, server.shell, "one")
     add_op(state, server.shell, "two")
@@ -191,7 +194,7 @@ def test_fail_percent_stops_the_deploy_when_too_many_hosts_failed(fake_ssh, perc
     second, and run_ops says why; the after_deploy hooks still run."""
     hosts = [("h0", {"fail": ["one"]}), ("h1", {"fail": ["one"]}), "h2", "h3"]
     state = State(Inventory((hosts, {})), Config(FAIL_PERCENT=percent))
-    state.log, state.running, state.most_at_once = [], [], 0
+    state.log, state.running, state.most_at_once, state.run_as = [], [], 0, []
     after = []
     state.add_hook("after_deploy", lambda data, state: after.append(True))
     connect_all(state)
@@ -309,3 +312,25 @@ def test_add_limited_op_runs_on_the_named_hosts_only(fake_ssh):
     add_limited_op(state, server.shell, [state.inventory.get_host("h1")], "only")
     run_ops(state)
     assert ran(state) == [("h1", "only")]
+
+
+def test_an_operations_run_as_reaches_the_connector_whole(fake_ssh):
+    """sudo, sudo_user, su_user, env, timeout and get_pty travel as one RunAs; a
+    command marked as the login's runs without sudo/su but keeps the rest."""
+
+    @operation
+    def two(state, host):
+        yield "as root"
+        yield StringCommand("as login", login=True)
+
+    state = make_state(("h0",))
+    connect_all(state)
+    add_op(state, two, sudo=True, sudo_user="app", su_user="svc", env={"A": "1"}, timeout=9, get_pty=True)
+    add_op(state, server.shell, "plain")
+    run_ops(state)
+    asked = RunAs(True, "app", "svc", {"A": "1"}, 9, True)
+    assert state.run_as == [
+        ("as root", asked),
+        ("as login", RunAs(env={"A": "1"}, timeout=9, get_pty=True)),
+        ("plain", RunAs(env={})),
+    ]
