@@ -30,7 +30,7 @@ CHUNK = 64 * 1024
 
 class ChannelRunner:
     """Mixed into SSHConnector: needs _open_channel, wait, _answers, output_callback,
-    host, config, lost() and _channels (commands in flight: [identity, pid])."""
+    host, config and _channels (commands in flight: [identity, pid])."""
 
     @staticmethod
     def _identity(run_as: RunAs):
