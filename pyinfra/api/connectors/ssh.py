@@ -1,23 +1,23 @@
-"""SSH connector: paramiko; one remote shell per host and identity (sshshell.py), or with
-SSH_TRANSPORT = "exec" one exec channel per command."""
+"""SSH connector: paramiko. Connecting and liveness are here; commands travel through
+one remote shell per identity (sshshellrun.py, sshshell.py) or, with SSH_TRANSPORT =
+"exec", one exec channel each (sshexec.py); uploads too large for the shell are
+streamed over a channel (sshupload.py decides)."""
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import random
 import time
-import uuid
 
 import gevent
 import paramiko
 
-from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs, wrap_command, write_file_command
-from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script, reporting_pid
+from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
+from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
+from pyinfra.api.connectors.sshshellrun import ShellRunner
 from pyinfra.api.connectors.sshtarget import Endpoint, config_files, resolve
 from pyinfra.api.exceptions import ConnectError
 
@@ -28,15 +28,17 @@ logger = logging.getLogger("pyinfra")
 SILENT_TIMEOUTS = 3
 
 
-class SSHConnector(ChannelRunner, Connector):
+class SSHConnector(ShellRunner, ChannelRunner, Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         self.client: paramiko.SSHClient | None = None
+        # The open shells, by (sudo, sudo_user, su_user, pty).
         self._shells: dict[tuple, RemoteShell] = {}
         # Why a shell opened ahead of its first use could not start (sudo refused).
         self._shell_errors: dict[tuple, ShellDied] = {}
         # (sudo, sudo_user, su_user) whose sudo wants a terminal (requiretty).
         self._tty_identities: set[tuple] = set()
+        # False once the host turned out to have no base64: uploads are streamed.
         self._shell_uploads = True
         # Commands in flight on their own exec channels: [identity, reported pid].
         self._channels: list[list] = []
@@ -174,91 +176,11 @@ class SSHConnector(ChannelRunner, Connector):
 
     def run_commands(self, commands: list, run_as: RunAs = LOGIN) -> list[CommandResult]:
         """Through the shell, consecutive commands and small uploads are written together
-        (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
+        (sshshellrun.py): one round trip for them all; over exec, one channel each."""
         if self.config.SSH_TRANSPORT != "shell":
             return super().run_commands(commands, run_as)
         self._check_interrupted()
-        pending = list(commands)
-        results: list[CommandResult] = []
-        while pending:
-            steps, sent, size = [], [], 0
-            while pending:
-                step = self._step(pending[0], run_as)
-                if step is None or (steps and size + len(step[0]) > SHELL_UPLOAD_MAX):
-                    break
-                steps.append(step)
-                sent.append(pending.pop(0))
-                size += len(step[0])
-            if not steps:  # an upload the shell does not carry
-                command = pending.pop(0)
-                results.append(self._upload(command.src, command.dest, run_as))
-            else:
-                if len(steps) > 1:
-                    logger.debug("[%s] running %d command(s) in one round trip", self.host.name, len(steps))
-                done = self._run_in_shell(run_as, steps)
-                results.extend(done)
-                last = sent[len(done) - 1]
-                if isinstance(last, FileUploadCommand) and done[-1].exit_code == 127:
-                    self._shell_uploads = False  # no base64 on this host: streamed from now on
-                    results[-1] = self._upload(last.src, last.dest, run_as)
-                    pending[:0] = sent[len(done) :]
-            if not results[-1].ok:
-                break
-        return results
-
-    def _step(self, command, run_as: RunAs) -> tuple[str, str, float | None] | None:
-        """(script, label, timeout) for the shell; None for an upload it does not carry."""
-        if not isinstance(command, FileUploadCommand):
-            return self._command_step(command.command, run_as)
-        if not self._shell_uploads:
-            return None
-        src, dest = command.src, command.dest
-        content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
-        if content is None:
-            return None
-        delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
-        encoded = base64.encodebytes(content).decode()
-        script = write_file_command(dest, f"base64 -d <<'{delimiter}'")
-        return f"{script}\n{encoded}{delimiter}", f"upload to {dest}", None
-
-    @staticmethod
-    def _command_step(command: str, run_as: RunAs) -> tuple[str, str, float | None]:
-        # The shell runs as run_as's user already: only its env and timeout are added.
-        script = wrap_command(reporting_pid(command), run_as.as_login())
-        return script + " </dev/null", command, run_as.timeout
-
-    def _shell(self, key) -> RemoteShell:
-        shell = self._shells.get(key)
-        if key in self._shell_errors:
-            raise self._shell_errors.pop(key)
-        if shell is None or not shell.alive:
-            sudo, sudo_user, su_user, pty = key
-            password = self.host.data.sudo_password if sudo else None
-            start = self._identity(RunAs(sudo, sudo_user, su_user))
-            shell = RemoteShell(self._open_channel(), start, password, timeout=self.config.TIMEOUT, pty=pty)
-            self._shells[key] = shell
-        return shell
-
-    def _run_in_shell(self, run_as: RunAs, steps: list[tuple[str, str, float | None]]) -> list[CommandResult]:
-        """Results of the steps run in run_as's shell, ending with the first that
-        failed. A command that `timeout` stopped on the host is marked timed out."""
-        key = self._key(run_as)
-        try:
-            results = self._shell(key).run_many(steps, self.output_callback(), self.wait)
-        except ShellDied as died:
-            # The shell could not start (sudo refused) or the connection went away.
-            if not self._answers():
-                self.connected = False
-                raise ConnectError(f"connection to {self.host.name} lost")
-            if not died.earlier and self._wants_tty(key, died.result):
-                return self._run_in_shell(run_as, steps)
-            results = died.earlier + [died.result]
-        except (paramiko.SSHException, OSError, EOFError) as error:
-            self.connected = False
-            raise ConnectError(f"connection to {self.host.name} lost: {error}")
-        for result, (_, _, timeout) in zip(results, steps):
-            result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
-        return results
+        return self._run_batched(commands, run_as)
 
     # -- Ctrl-C -------------------------------------------------------------------
 
@@ -341,19 +263,3 @@ class SSHConnector(ChannelRunner, Connector):
             self.client = None
             self._release_jump(self._endpoint, self._sock)
         self.connected = False
-
-
-# Uploads up to this size travel through the open shell; larger ones are streamed over
-# an exec channel of their own (sshexec.py).
-SHELL_UPLOAD_MAX = 256 * 1024
-
-
-def _read_small(path: str, limit: int) -> bytes | None:
-    """The file's bytes when it is at most `limit` long, else None."""
-    try:
-        if os.path.getsize(path) > limit:
-            return None
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
