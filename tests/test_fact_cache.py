@@ -85,7 +85,7 @@ def test_unreadable_output_is_an_error_not_a_default():
     host = make_host()
     host.connector.run_shell_command = lambda command, **kwargs: CommandResult(command, 0, ["garbage"], [])
     try:
-        host.fact.date  # noqa: B018 - reading it is the test
+        host.fact.date  # reading it is the test
     except FactError as error:
         assert "fact date: output not understood (ValueError" in str(error)
     else:

@@ -7,7 +7,7 @@ import jinja2
 import pytest
 
 from pyinfra import secret
-from pyinfra.api.command import quote, wrap_command
+from pyinfra.api.command import RunAs, quote, wrap_command
 from pyinfra.api.secrets import (
     Secret,
     is_secret_key,
@@ -66,7 +66,7 @@ def test_every_shown_form_of_a_secret_is_masked():
     value = 'it\'s $ecret "x" \\ 3003'
     register_data({"app_password": value})
     once = quote(value)
-    wrapped = wrap_command(f"echo {once}", env={"A": value}, timeout=5)
+    wrapped = wrap_command(f"echo {once}", RunAs(env={"A": value}, timeout=5))
     for text in (value, once, quote(once), wrapped, repr(value), json.dumps(value), repr(once)):
         masked = mask_text(f"before {text} after")
         assert masked.startswith("before ") and masked.endswith(" after"), masked

@@ -8,7 +8,6 @@ from pyinfra.api.command import (
 )
 from pyinfra.api.config import Config
 from pyinfra.api.exceptions import (
-    CommandError,
     ConnectError,
     DeployError,
     FactError,
@@ -22,7 +21,6 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
 __all__ = [
-    "CommandError",
     "Config",
     "ConnectError",
     "DeployError",

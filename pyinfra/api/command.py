@@ -89,30 +89,60 @@ def to_command(value: Any) -> Command:
     raise TypeError(f"an operation yielded {value!r}, not a command")
 
 
-def wrap_command(
-    command: str,
-    sudo: bool = False,
-    sudo_user: str | None = None,
-    su_user: str | None = None,
-    env: dict | None = None,
-    timeout: float | None = None,
-    sudo_password: bool = False,
-) -> str:
-    """Wrap `command` so it runs under sh with env, as the asked user, stopped on the
-    host after `timeout` seconds (TERM, then KILL 5 s later).
+@dataclass(frozen=True)
+class RunAs:
+    """How a command runs on the host: as whom (sudo, sudo_user, su_user), with which
+    environment, stopped after `timeout` seconds, with a terminal (`get_pty`) where
+    the connector has one to give. The default runs as the login user."""
+
+    sudo: bool = False
+    sudo_user: str | None = None
+    su_user: str | None = None
+    env: dict | None = field(default=None, hash=False)
+    timeout: float | None = None
+    get_pty: bool = False
+
+    @classmethod
+    def of(cls, kwargs: dict) -> RunAs:
+        """The run-as of an operation's global arguments (api/operation.py)."""
+        return cls(
+            bool(kwargs["sudo"]),
+            kwargs["sudo_user"],
+            kwargs["su_user"],
+            kwargs["env"],
+            kwargs["timeout"],
+            bool(kwargs.get("get_pty")),
+        )
+
+    @property
+    def identity(self) -> tuple[bool, str | None, str | None]:
+        """(sudo, sudo_user, su_user): the user the command runs as."""
+        return (self.sudo, self.sudo_user, self.su_user)
+
+    def as_login(self) -> RunAs:
+        """The same environment, timeout and terminal, as the login user."""
+        return RunAs(env=self.env, timeout=self.timeout, get_pty=self.get_pty)
+
+
+LOGIN = RunAs()
+
+
+def wrap_command(command: str, run_as: RunAs = LOGIN, sudo_password: bool = False) -> str:
+    """Wrap `command` so it runs under sh with the run-as's env, as its user, stopped on
+    the host after its timeout (TERM, then KILL 5 s later).
 
     With `sudo_password`, sudo reads the password from stdin (the caller sends it) and
     the command itself reads nothing from there."""
-    if env:
-        exports = " ".join(f"{key}={quote(value)}" for key, value in env.items())
+    if run_as.env:
+        exports = " ".join(f"{key}={quote(value)}" for key, value in run_as.env.items())
         command = f"export {exports}; {command}"
     command = "sh -c " + quote(command)
-    if timeout:
-        command = f"timeout -k 5 {math.ceil(timeout)} {command}"
-    if sudo and sudo_password:
+    if run_as.timeout:
+        command = f"timeout -k 5 {math.ceil(run_as.timeout)} {command}"
+    if run_as.sudo and sudo_password:
         command = "sh -c " + quote(command + " </dev/null")
-        return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt="")
-    return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user)
+        return as_user(command, run_as, sudo_prompt="")
+    return as_user(command, run_as)
 
 
 def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
@@ -135,23 +165,18 @@ def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
     )
 
 
-def as_user(
-    command: str,
-    sudo: bool = False,
-    sudo_user: str | None = None,
-    su_user: str | None = None,
-    sudo_prompt: str | None = None,
-) -> str:
-    """Run `command` (already a safe shell word list) through su and/or sudo.
+def as_user(command: str, run_as: RunAs, sudo_prompt: str | None = None) -> str:
+    """Run `command` (already a safe shell word list) as the run-as's user, through su
+    and/or sudo.
 
     Without `sudo_prompt`, sudo runs non-interactively (-n): a host whose sudo wants a
     password fails with a message instead of hanging on a prompt nobody can answer.
     With it, sudo reads a password from stdin (-S), showing that prompt on stderr.
     """
-    if su_user:
-        command = f"su {quote(su_user)} -s /bin/sh -c {quote(command)}"
-    if sudo:
-        user = f"-u {quote(sudo_user)} " if sudo_user else ""
+    if run_as.su_user:
+        command = f"su {quote(run_as.su_user)} -s /bin/sh -c {quote(command)}"
+    if run_as.sudo:
+        user = f"-u {quote(run_as.sudo_user)} " if run_as.sudo_user else ""
         mode = "-n" if sudo_prompt is None else f"-S -p {quote(sudo_prompt)}"
         command = f"sudo -H {mode} {user}{command}"
     return command

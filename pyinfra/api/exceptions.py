@@ -59,14 +59,6 @@ class ConnectError(PyinfraError):
     """A host could not be reached or authenticated."""
 
 
-class CommandError(PyinfraError):
-    """A remote command failed; carries the result so the message can show it."""
-
-    def __init__(self, message: str, result=None):
-        self.result = result
-        super().__init__(message)
-
-
 class HookError(PyinfraError):
     """Raised by a deploy hook to stop the run before anything executes."""
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from pyinfra.api import context
+from pyinfra.api.command import RunAs
 from pyinfra.api.exceptions import FactError, FactIgnoredError
 from pyinfra.api.facts import (
     FACT_TIMEOUT,
@@ -191,7 +192,7 @@ class FactCache:
         connector.quiet = not self.state.show_fact_output
         try:
             result = connector.run_shell_command(
-                command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, timeout=FACT_TIMEOUT
+                command, run_as=RunAs(bool(sudo), sudo_user, su_user, timeout=FACT_TIMEOUT)
             )
         except ConnectError as error:
             self.state.fail_host(host, str(error))

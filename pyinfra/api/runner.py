@@ -8,7 +8,7 @@ import traceback
 
 import gevent
 
-from pyinfra.api.command import FileUploadCommand, FunctionCommand, StringCommand
+from pyinfra.api.command import FileUploadCommand, FunctionCommand, RunAs, StringCommand
 from pyinfra.api.connectors.base import KILL_GRACE, CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.host import Host
@@ -65,21 +65,12 @@ def is_login(command) -> bool:
     return isinstance(command, StringCommand) and command.login
 
 
-def run_group(state: State, host: Host, group: list, kwargs: dict) -> list[CommandResult]:
+def run_group(state: State, host: Host, group: list, run_as: RunAs) -> list[CommandResult]:
     """The results of one group, ending with the first that failed."""
     command = group[0]
     if isinstance(command, FunctionCommand):
         return [run_callback(state, host, command)]
-    login = is_login(command)
-    return host.connector.run_commands(
-        group,
-        sudo=False if login else kwargs["sudo"],
-        sudo_user=None if login else kwargs["sudo_user"],
-        su_user=None if login else kwargs["su_user"],
-        env=kwargs["env"],
-        timeout=kwargs["timeout"],
-        get_pty=kwargs.get("get_pty", False),
-    )
+    return host.connector.run_commands(group, run_as=run_as.as_login() if is_login(command) else run_as)
 
 
 def remake(state: State, host: Host, op: HostOperation) -> None:
@@ -183,7 +174,7 @@ def run_host_operation(
 def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list], read_next):
     """Run the operation's command groups once, from the first: ("ok", None),
     ("failed", what failed), ("lost", why: the host is gone) or ("interrupted", None)."""
-    kwargs = op.global_kwargs
+    run_as = RunAs.of(op.global_kwargs)
     op.results = []
     for group in groups:
         if state.interrupted:
@@ -192,7 +183,7 @@ def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list],
             return "interrupted", None
         op.status = "running"
         try:
-            results = run_group(state, host, group, kwargs)
+            results = run_group(state, host, group, run_as)
         except ConnectError as error:
             if state.interrupted:
                 op.status = "interrupted"

@@ -17,7 +17,7 @@ import jinja2
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.api.diff import AttributeChange, ContentChange, note
 from pyinfra.api.templating import TemplateHost, template_line
-from pyinfra.modules import unknown_operation  # noqa: E402
+from pyinfra.modules import unknown_operation
 from pyinfra.modules._files import (
     attribute_commands,
     download_command,

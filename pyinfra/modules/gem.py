@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import operation
-from pyinfra.modules import unknown_operation  # noqa: E402
+from pyinfra.modules import unknown_operation
 from pyinfra.modules._packages import ensure_packages
 
 

@@ -8,7 +8,7 @@ import re
 from pyinfra.api import OperationError, StringCommand, operation, quote
 from pyinfra.modules import (
     files,
-    unknown_operation,  # noqa: E402
+    unknown_operation,
 )
 from pyinfra.modules._files import path_arg
 

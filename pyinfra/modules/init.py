@@ -7,7 +7,7 @@ import re
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.modules import (
     files,
-    unknown_operation,  # noqa: E402
+    unknown_operation,
 )
 from pyinfra.modules._files import edit_line
 from pyinfra.modules.pkg import BSD_UNSUPPORTED
@@ -209,7 +209,7 @@ def upstart(state, host, name, running=True, restarted=False, reloaded=False, co
     """
     name = check_name(name)
     status = (host.fact.upstart_status or {}).get(name)
-    action = lambda verb: f"initctl {quote(verb)} {quote(name)}"  # noqa: E731
+    action = lambda verb: f"initctl {quote(verb)} {quote(name)}"
     yield from service_commands(action, status, running, restarted, reloaded, command)
     override = f"/etc/init/{name}.override"
     if enabled is False:
@@ -232,7 +232,7 @@ def systemd(state, host, name, running=True, restarted=False, reloaded=False, co
     name = check_name(name)
     key = name[: -len(".service")] if name.endswith(".service") else name
     status = (host.fact.systemd_status or {}).get(key)
-    action = lambda verb: f"systemctl {quote(verb)} {quote(name)}"  # noqa: E731
+    action = lambda verb: f"systemctl {quote(verb)} {quote(name)}"
     yield from service_commands(action, status, running, restarted, reloaded, command)
     if enabled is None:
         return

@@ -6,7 +6,7 @@ import posixpath
 import re
 
 from pyinfra.api import OperationError, operation, quote
-from pyinfra.modules import unknown_operation  # noqa: E402
+from pyinfra.modules import unknown_operation
 from pyinfra.modules._files import path_arg
 from pyinfra.modules._packages import ensure_packages, package_list
 

@@ -4,7 +4,7 @@ docs/deploys.md."""
 from __future__ import annotations
 
 from pyinfra.api import OperationError, operation
-from pyinfra.modules import unknown_operation  # noqa: E402
+from pyinfra.modules import unknown_operation
 
 # One message for every BSD operation: what is supported instead.
 BSD_UNSUPPORTED = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api import FunctionCommand, OperationError, operation
-from pyinfra.modules import unknown_operation  # noqa: E402
+from pyinfra.modules import unknown_operation
 
 
 @operation

@@ -10,7 +10,7 @@ import re
 from pyinfra.api import FileUploadCommand, OperationError, operation, quote
 from pyinfra.modules import (
     files,
-    unknown_operation,  # noqa: E402
+    unknown_operation,
 )
 from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, sha1_of, upload_commands
 from pyinfra.modules._packages import earlier_commands

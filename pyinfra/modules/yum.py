@@ -9,7 +9,7 @@ import re
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.modules import (
     files,
-    unknown_operation,  # noqa: E402
+    unknown_operation,
 )
 from pyinfra.modules._files import upload_commands
 from pyinfra.modules._packages import ensure_packages, is_url, package_file

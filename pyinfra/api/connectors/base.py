@@ -12,7 +12,7 @@ from typing import IO, Callable
 
 import gevent
 
-from pyinfra.api.command import FileUploadCommand
+from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
 
 logger = logging.getLogger("pyinfra")
 OutputCallback = Callable[[str, str], None]
@@ -232,56 +232,24 @@ class Connector(ABC):
 
     @abstractmethod
     def run_shell_command(
-        self,
-        command: str,
-        sudo: bool = False,
-        sudo_user: str | None = None,
-        su_user: str | None = None,
-        env: dict | None = None,
-        timeout: float | None = None,
-        stdin: bytes | None = None,
-        get_pty: bool = False,
-    ) -> CommandResult: ...
+        self, command: str, run_as: RunAs = LOGIN, stdin: bytes | None = None
+    ) -> CommandResult:
+        """Run `command` (shell text) as `run_as` says, `stdin` sent to it."""
 
     @abstractmethod
-    def put_file(
-        self,
-        src: str | bytes,
-        dest: str,
-        sudo: bool = False,
-        sudo_user: str | None = None,
-        su_user: str | None = None,
-        get_pty: bool = False,
-    ) -> CommandResult: ...
+    def put_file(self, src: str | bytes, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
+        """Write `src` (a local path, or bytes) to a new file `dest`, as `run_as`'s user."""
 
-    def run_commands(
-        self,
-        commands: list,
-        sudo: bool = False,
-        sudo_user: str | None = None,
-        su_user: str | None = None,
-        env: dict | None = None,
-        timeout: float | None = None,
-        get_pty: bool = False,
-    ) -> list[CommandResult]:
+    def run_commands(self, commands: list, run_as: RunAs = LOGIN) -> list[CommandResult]:
         """Run shell commands and uploads (StringCommand, FileUploadCommand) in order,
         stopping at the first that fails: the results end with that one. A connector
-        may send them together (the SSH shell does); this one runs them one by one.
-        `get_pty` gives them a terminal where the connector has one to give."""
+        may send them together (the SSH shell does); this one runs them one by one."""
         results = []
         for command in commands:
             if isinstance(command, FileUploadCommand):
-                result = self.put_file(command.src, command.dest, sudo, sudo_user, su_user, get_pty=get_pty)
+                result = self.put_file(command.src, command.dest, run_as)
             else:
-                result = self.run_shell_command(
-                    command.command,
-                    sudo=sudo,
-                    sudo_user=sudo_user,
-                    su_user=su_user,
-                    env=env,
-                    timeout=timeout,
-                    get_pty=get_pty,
-                )
+                result = self.run_shell_command(command.command, run_as)
             results.append(result)
             if not result.ok:
                 break

@@ -9,7 +9,7 @@ import tempfile
 
 import gevent
 
-from pyinfra.api.command import quote, wrap_command, write_file_command
+from pyinfra.api.command import LOGIN, RunAs, quote, wrap_command, write_file_command
 from pyinfra.api.connectors.base import (
     GRACE,
     CommandResult,
@@ -32,24 +32,16 @@ class LocalConnector(Connector):
         self.connected = True
 
     def run_shell_command(
-        self,
-        command,
-        sudo=False,
-        sudo_user=None,
-        su_user=None,
-        env=None,
-        timeout=None,
-        stdin=None,
-        get_pty=False,
+        self, command: str, run_as: RunAs = LOGIN, stdin: bytes | None = None
     ) -> CommandResult:
         if self.interrupted:
             raise ConnectError(f"{self.host.name}: interrupted")
-        return self._run(command, sudo, sudo_user, su_user, env, timeout, stdin)
+        return self._run(command, run_as, stdin)
 
-    def _run(self, command, sudo, sudo_user, su_user, env, timeout, stdin, track=True) -> CommandResult:
+    def _run(self, command: str, run_as: RunAs, stdin: bytes | None, track: bool = True) -> CommandResult:
         """`track`: interrupt() can stop the command (the process tree of its shell)."""
-        password = self.host.data.sudo_password if sudo else None
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        password = self.host.data.sudo_password if run_as.sudo else None
+        wrapped = wrap_command(command, run_as, sudo_password=bool(password))
         if password:
             stdin = password.encode() + b"\n" + (stdin or b"")
         process = subprocess.Popen(
@@ -60,9 +52,9 @@ class LocalConnector(Connector):
             start_new_session=True,
         )
         if track:
-            self._processes[process.pid] = (bool(sudo), sudo_user, su_user)
+            self._processes[process.pid] = run_as.identity
         try:
-            return self._wait(process, command, timeout, stdin)
+            return self._wait(process, command, run_as.timeout, stdin)
         finally:
             self._processes.pop(process.pid, None)
 
@@ -92,11 +84,12 @@ class LocalConnector(Connector):
 
     def stop_tree(self, identity: tuple, pid: int) -> None:
         """Through sudo/su as the command's user: a root command is not ours to signal."""
-        sudo, sudo_user, su_user = identity
-        self._run(kill_tree_script(pid), sudo, sudo_user, su_user, None, None, None, track=False)
+        self._run(kill_tree_script(pid), RunAs(*identity), None, track=False)
 
-    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
-        if not (sudo or su_user):
+    def put_file(self, src: str | bytes, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
+        # Written as a command runs, but without its environment or timeout.
+        run_as = RunAs(*run_as.identity)
+        if not (run_as.sudo or run_as.su_user):
             try:
                 if isinstance(src, bytes):
                     with open(dest, "wb") as handle:
@@ -112,7 +105,7 @@ class LocalConnector(Connector):
             content = src if isinstance(src, bytes) else open(src, "rb").read()
         except OSError as error:
             return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror}"])
-        if sudo and self.host.data.sudo_password:
+        if run_as.sudo and self.host.data.sudo_password:
             # sudo reads its password from stdin: the content comes from a copy only
             # the login user may read.
             fd, staged = tempfile.mkstemp(prefix="pyinfra-", dir=self.config.TEMP_DIR)
@@ -120,11 +113,11 @@ class LocalConnector(Connector):
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(content)
                 script = write_file_command(dest, f"cat {quote(staged)}", len(content))
-                result = self._run(script, sudo, sudo_user, su_user, None, None, None, track=False)
+                result = self._run(script, run_as, None, track=False)
             finally:
                 os.unlink(staged)
         else:
             script = write_file_command(dest, f"head -c {len(content)}", len(content))
-            result = self._run(script, sudo, sudo_user, su_user, None, None, content, track=False)
+            result = self._run(script, run_as, content, track=False)
         result.command = f"upload to {dest}"
         return result

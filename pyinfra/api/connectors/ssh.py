@@ -1,23 +1,23 @@
-"""SSH connector: paramiko; one remote shell per host and identity (sshshell.py), or with
-SSH_TRANSPORT = "exec" one exec channel per command."""
+"""SSH connector: paramiko. Connecting and liveness are here; commands travel through
+one remote shell per identity (sshshellrun.py, sshshell.py) or, with SSH_TRANSPORT =
+"exec", one exec channel each (sshexec.py); uploads too large for the shell are
+streamed over a channel (sshupload.py decides)."""
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import random
 import time
-import uuid
 
 import gevent
 import paramiko
 
-from pyinfra.api.command import FileUploadCommand, wrap_command, write_file_command
-from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script, reporting_pid
+from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
+from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
+from pyinfra.api.connectors.sshshellrun import ShellRunner
 from pyinfra.api.connectors.sshtarget import Endpoint, config_files, resolve
 from pyinfra.api.exceptions import ConnectError
 
@@ -28,15 +28,17 @@ logger = logging.getLogger("pyinfra")
 SILENT_TIMEOUTS = 3
 
 
-class SSHConnector(ChannelRunner, Connector):
+class SSHConnector(ShellRunner, ChannelRunner, Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         self.client: paramiko.SSHClient | None = None
+        # The open shells, by (sudo, sudo_user, su_user, pty).
         self._shells: dict[tuple, RemoteShell] = {}
         # Why a shell opened ahead of its first use could not start (sudo refused).
         self._shell_errors: dict[tuple, ShellDied] = {}
         # (sudo, sudo_user, su_user) whose sudo wants a terminal (requiretty).
         self._tty_identities: set[tuple] = set()
+        # False once the host turned out to have no base64: uploads are streamed.
         self._shell_uploads = True
         # Commands in flight on their own exec channels: [identity, reported pid].
         self._channels: list[list] = []
@@ -145,10 +147,11 @@ class SSHConnector(ChannelRunner, Connector):
             self.connected = False
             raise ConnectError(f"connection to {self.host.name} lost: {error}")
 
-    def _key(self, identity: tuple, get_pty: bool) -> tuple:
+    def _key(self, run_as: RunAs) -> tuple:
         """(sudo, sudo_user, su_user, pty): a terminal when asked, or when this
         identity's sudo refused to run without one (requiretty)."""
-        return (*identity, bool(get_pty) or identity in self._tty_identities)
+        identity = run_as.identity
+        return (*identity, run_as.get_pty or identity in self._tty_identities)
 
     def _wants_tty(self, key: tuple, result: CommandResult) -> bool:
         """True (and remembered for the identity) when sudo refused for want of a
@@ -160,120 +163,24 @@ class SSHConnector(ChannelRunner, Connector):
         return True
 
     def run_shell_command(
-        self,
-        command,
-        sudo=False,
-        sudo_user=None,
-        su_user=None,
-        env=None,
-        timeout=None,
-        stdin=None,
-        get_pty=False,
+        self, command: str, run_as: RunAs = LOGIN, stdin: bytes | None = None
     ) -> CommandResult:
         self._check_interrupted()
-        identity = (bool(sudo), sudo_user, su_user)
         if self.config.SSH_TRANSPORT == "shell" and stdin is None:
-            step = self._command_step(command, env, timeout)
-            return self._run_in_shell(identity, get_pty, [step])[0]
-        key = self._key(identity, get_pty)
-        result = self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin, pty=key[3])
+            return self._run_in_shell(run_as, [self._command_step(command, run_as)])[0]
+        key = self._key(run_as)
+        result = self._run_in_channel(command, run_as, stdin, pty=key[3])
         if self._wants_tty(key, result):
-            result = self._run_in_channel(command, sudo, sudo_user, su_user, env, timeout, stdin, pty=True)
+            result = self._run_in_channel(command, run_as, stdin, pty=True)
         return result
 
-    def run_commands(
-        self, commands, sudo=False, sudo_user=None, su_user=None, env=None, timeout=None, get_pty=False
-    ):
+    def run_commands(self, commands: list, run_as: RunAs = LOGIN) -> list[CommandResult]:
         """Through the shell, consecutive commands and small uploads are written together
-        (up to SHELL_UPLOAD_MAX of script at a time): one round trip for them all."""
+        (sshshellrun.py): one round trip for them all; over exec, one channel each."""
         if self.config.SSH_TRANSPORT != "shell":
-            return super().run_commands(commands, sudo, sudo_user, su_user, env, timeout, get_pty)
+            return super().run_commands(commands, run_as)
         self._check_interrupted()
-        identity = (bool(sudo), sudo_user, su_user)
-        pending = list(commands)
-        results: list[CommandResult] = []
-        while pending:
-            steps, sent, size = [], [], 0
-            while pending:
-                step = self._step(pending[0], env, timeout)
-                if step is None or (steps and size + len(step[0]) > SHELL_UPLOAD_MAX):
-                    break
-                steps.append(step)
-                sent.append(pending.pop(0))
-                size += len(step[0])
-            if not steps:  # an upload the shell does not carry
-                command = pending.pop(0)
-                results.append(self._upload(command.src, command.dest, identity, get_pty))
-            else:
-                if len(steps) > 1:
-                    logger.debug("[%s] running %d command(s) in one round trip", self.host.name, len(steps))
-                done = self._run_in_shell(identity, get_pty, steps)
-                results.extend(done)
-                last = sent[len(done) - 1]
-                if isinstance(last, FileUploadCommand) and done[-1].exit_code == 127:
-                    self._shell_uploads = False  # no base64 on this host: streamed from now on
-                    results[-1] = self._upload(last.src, last.dest, identity, get_pty)
-                    pending[:0] = sent[len(done) :]
-            if not results[-1].ok:
-                break
-        return results
-
-    def _step(self, command, env, timeout) -> tuple[str, str, float | None] | None:
-        """(script, label, timeout) for the shell; None for an upload it does not carry."""
-        if not isinstance(command, FileUploadCommand):
-            return self._command_step(command.command, env, timeout)
-        if not self._shell_uploads:
-            return None
-        src, dest = command.src, command.dest
-        content = src if isinstance(src, bytes) else _read_small(src, SHELL_UPLOAD_MAX)
-        if content is None:
-            return None
-        delimiter = f"PYINFRA_EOF_{uuid.uuid4().hex}"
-        encoded = base64.encodebytes(content).decode()
-        script = write_file_command(dest, f"base64 -d <<'{delimiter}'")
-        return f"{script}\n{encoded}{delimiter}", f"upload to {dest}", None
-
-    @staticmethod
-    def _command_step(command: str, env, timeout) -> tuple[str, str, float | None]:
-        script = wrap_command(reporting_pid(command), env=env, timeout=timeout)
-        return script + " </dev/null", command, timeout
-
-    def _shell(self, key) -> RemoteShell:
-        shell = self._shells.get(key)
-        if key in self._shell_errors:
-            raise self._shell_errors.pop(key)
-        if shell is None or not shell.alive:
-            sudo, sudo_user, su_user, pty = key
-            password = self.host.data.sudo_password if sudo else None
-            identity = self._identity(sudo, sudo_user, su_user)
-            shell = RemoteShell(
-                self._open_channel(), identity, password, timeout=self.config.TIMEOUT, pty=pty
-            )
-            self._shells[key] = shell
-        return shell
-
-    def _run_in_shell(
-        self, identity, get_pty, steps: list[tuple[str, str, float | None]]
-    ) -> list[CommandResult]:
-        """Results of the steps run in the identity's shell, ending with the first that
-        failed. A command that `timeout` stopped on the host is marked timed out."""
-        key = self._key(identity, get_pty)
-        try:
-            results = self._shell(key).run_many(steps, self.output_callback(), self.wait)
-        except ShellDied as died:
-            # The shell could not start (sudo refused) or the connection went away.
-            if not self._answers():
-                self.connected = False
-                raise ConnectError(f"connection to {self.host.name} lost")
-            if not died.earlier and self._wants_tty(key, died.result):
-                return self._run_in_shell(identity, get_pty, steps)
-            results = died.earlier + [died.result]
-        except (paramiko.SSHException, OSError, EOFError) as error:
-            self.connected = False
-            raise ConnectError(f"connection to {self.host.name} lost: {error}")
-        for result, (_, _, timeout) in zip(results, steps):
-            result.timed_out = result.timed_out or (bool(timeout) and result.exit_code in (124, 137))
-        return results
+        return self._run_batched(commands, run_as)
 
     # -- Ctrl-C -------------------------------------------------------------------
 
@@ -288,10 +195,8 @@ class SSHConnector(ChannelRunner, Connector):
     def stop_tree(self, identity: tuple, pid: int) -> None:
         """Over a channel of its own, as the command's user (sudo's password on stdin,
         through a PTY where sudo wants one)."""
-        sudo, sudo_user, su_user = identity
-        pty = self._key(identity, False)[3]
-        script = kill_tree_script(pid)
-        self._run_in_channel(script, sudo, sudo_user, su_user, None, None, None, pty=pty, track=False)
+        run_as = RunAs(*identity)
+        self._run_in_channel(kill_tree_script(pid), run_as, None, pty=self._key(run_as)[3], track=False)
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every
@@ -331,19 +236,17 @@ class SSHConnector(ChannelRunner, Connector):
                 return transport.is_active()
         return False
 
-    def put_file(self, src, dest, sudo=False, sudo_user=None, su_user=None, get_pty=False) -> CommandResult:
+    def put_file(self, src: str | bytes, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
         if self.config.SSH_TRANSPORT == "shell":  # small through the shell, else streamed
-            return self.run_commands(
-                [FileUploadCommand(src, dest)], sudo, sudo_user, su_user, get_pty=get_pty
-            )[0]
-        return self._upload(src, dest, (bool(sudo), sudo_user, su_user), get_pty)
+            return self.run_commands([FileUploadCommand(src, dest)], run_as)[0]
+        return self._upload(src, dest, run_as)
 
-    def _upload(self, src, dest, identity, get_pty) -> CommandResult:
-        key = self._key(identity, get_pty)
+    def _upload(self, src, dest: str, run_as: RunAs) -> CommandResult:
+        key = self._key(run_as)
         try:
-            result = self._upload_stream(src, dest, identity, key[3])
+            result = self._upload_stream(src, dest, run_as, key[3])
             if self._wants_tty(key, result):
-                result = self._upload_stream(src, dest, identity, True)
+                result = self._upload_stream(src, dest, run_as, True)
         except OSError as error:  # the local file
             return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror or error}"])
         return result
@@ -360,19 +263,3 @@ class SSHConnector(ChannelRunner, Connector):
             self.client = None
             self._release_jump(self._endpoint, self._sock)
         self.connected = False
-
-
-# Uploads up to this size travel through the open shell; larger ones are streamed over
-# an exec channel of their own (sshexec.py).
-SHELL_UPLOAD_MAX = 256 * 1024
-
-
-def _read_small(path: str, limit: int) -> bytes | None:
-    """The file's bytes when it is at most `limit` long, else None."""
-    try:
-        if os.path.getsize(path) > limit:
-            return None
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None

@@ -13,7 +13,7 @@ import os
 import gevent
 import paramiko
 
-from pyinfra.api.command import as_user, wrap_command, write_file_command
+from pyinfra.api.command import RunAs, as_user, wrap_command, write_file_command
 from pyinfra.api.connectors.base import (
     GRACE,
     CommandResult,
@@ -30,21 +30,22 @@ CHUNK = 64 * 1024
 
 class ChannelRunner:
     """Mixed into SSHConnector: needs _open_channel, wait, _answers, output_callback,
-    host, config, lost() and _channels (commands in flight: [identity, pid])."""
+    host, config and _channels (commands in flight: [identity, pid])."""
 
-    def _identity(self, sudo, sudo_user, su_user):
+    @staticmethod
+    def _identity(run_as: RunAs):
         def start(command: str, prompt: str | None) -> str:
-            return as_user(command, sudo=sudo, sudo_user=sudo_user, su_user=su_user, sudo_prompt=prompt)
+            return as_user(command, run_as, sudo_prompt=prompt)
 
         return start
 
     def _run_in_channel(
-        self, command, sudo, sudo_user, su_user, env, timeout, stdin, pty=False, track=True
+        self, command: str, run_as: RunAs, stdin: bytes | None, pty: bool = False, track: bool = True
     ) -> CommandResult:
         """`track`: the command reports its pid, so that interrupt() can stop it."""
         if not track:
-            return self._run_channel(command, command, sudo, sudo_user, su_user, env, timeout, stdin, pty)
-        flight = [(bool(sudo), sudo_user, su_user), None]
+            return self._run_channel(command, command, run_as, stdin, pty)
+        flight = [run_as.identity, None]
 
         def on_pid(pid: int) -> None:
             flight[1] = pid
@@ -52,24 +53,20 @@ class ChannelRunner:
         self._channels.append(flight)
         try:
             script = reporting_pid(command)
-            return self._run_channel(
-                command, script, sudo, sudo_user, su_user, env, timeout, stdin, pty, on_pid
-            )
+            return self._run_channel(command, script, run_as, stdin, pty, on_pid)
         finally:
             self._channels.remove(flight)
 
-    def _run_channel(
-        self, label, command, sudo, sudo_user, su_user, env, timeout, stdin, pty, on_pid=None
-    ) -> CommandResult:
-        password = self.host.data.sudo_password if sudo else None
+    def _run_channel(self, label, command, run_as: RunAs, stdin, pty, on_pid=None) -> CommandResult:
+        password = self.host.data.sudo_password if run_as.sudo else None
         if pty:
             # Through the start-up handshake: sudo's password is sent only when asked,
             # and only once nothing echoes it.
-            script = "exec " + wrap_command(command, env=env, timeout=timeout) + " </dev/null"
+            script = "exec " + wrap_command(command, run_as.as_login()) + " </dev/null"
             return self._exchange(
-                label, (sudo, sudo_user, su_user), script, None, pty=True, timeout=timeout, on_pid=on_pid
+                label, run_as, script, None, pty=True, timeout=run_as.timeout, on_pid=on_pid
             )
-        wrapped = wrap_command(command, sudo, sudo_user, su_user, env, timeout, sudo_password=bool(password))
+        wrapped = wrap_command(command, run_as, sudo_password=bool(password))
         if password:
             stdin = password.encode() + b"\n" + (stdin or b"")
         channel = self._open_channel()
@@ -82,23 +79,22 @@ class ChannelRunner:
             channel.sendall(stdin)
         channel.shutdown_write()
         stdout, stderr = channel.makefile("rb"), channel.makefile_stderr("rb")
-        return self._finish(channel, label, stdout, stderr, timeout, on_pid)
+        return self._finish(channel, label, stdout, stderr, run_as.timeout, on_pid)
 
-    def _upload_stream(self, src, dest, identity, pty: bool) -> CommandResult:
-        """Write `src` (a local path or bytes) to a new file `dest` as the identity."""
+    def _upload_stream(self, src, dest: str, run_as: RunAs, pty: bool) -> CommandResult:
+        """Write `src` (a local path or bytes) to a new file `dest` as run_as's user."""
         size = len(src) if isinstance(src, bytes) else os.path.getsize(src)
         script = write_file_command(dest, f"head -c {size}", size)
-        return self._exchange(f"upload to {dest}", identity, script, src, pty=pty, timeout=None)
+        return self._exchange(f"upload to {dest}", run_as, script, src, pty=pty, timeout=None)
 
-    def _exchange(self, label, identity, script, src, pty, timeout, on_pid=None) -> CommandResult:
-        """Start `script` as the identity (sudo's password sent when asked), send
+    def _exchange(self, label, run_as: RunAs, script, src, pty, timeout, on_pid=None) -> CommandResult:
+        """Start `script` as run_as's user (sudo's password sent when asked), send
         `src`'s bytes when given, and collect the result."""
-        sudo, sudo_user, su_user = identity
-        password = self.host.data.sudo_password if sudo else None
+        password = self.host.data.sudo_password if run_as.sudo else None
         channel = self._open_channel()
         try:
             stdout, stderr = start_process(
-                channel, self._identity(*identity), script, password, pty, self.config.TIMEOUT
+                channel, self._identity(run_as), script, password, pty, self.config.TIMEOUT
             )
         except ShellDied as died:
             if not self._answers():

@@ -186,7 +186,7 @@ def open_socket(endpoint: Endpoint, secrets: Secrets, timeout: float, pool: Jump
     if endpoint.proxy_command:
         try:
             return paramiko.ProxyCommand(endpoint.proxy_command)
-        except Exception as error:  # noqa: BLE001 - paramiko wraps OSError its own way
+        except Exception as error:  # paramiko wraps OSError its own way
             raise ConnectError(f"ProxyCommand for {endpoint.name} failed: {error}") from None
     hop = endpoint.via
     if hop is None:

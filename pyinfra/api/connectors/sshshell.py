@@ -144,16 +144,13 @@ class RemoteShell:
         command = "cat | sh" if pty else "exec sh"
         self.stdout, self.stderr = start_process(channel, identity, command, sudo_password, pty, timeout)
 
-    def run(self, script: str, label: str, timeout: float | None, on_output, wait) -> CommandResult:
-        """Run `script` (shell text, its stdin already redirected) and wait for its marker.
-        `wait(greenlet, seconds)` waits for the reading to end (False: out of time) and
-        raises when the connection stops answering meanwhile."""
-        return self.run_many([(script, label, timeout)], on_output, wait)[0]
-
     def run_many(self, steps: list[tuple[str, str, float | None]], on_output, wait) -> list[CommandResult]:
         """Run each (script, label, timeout) in order, all written at once: one round trip
-        for them all. The shell itself skips the steps after the first that fails, so the
-        results end with that one. ShellDied carries the results before it (`earlier`)."""
+        for them all. A script is shell text with its stdin already redirected. The shell
+        itself skips the steps after the first that fails, so the results end with that
+        one. ShellDied carries the results before it (`earlier`). `wait(greenlet,
+        seconds)` waits for the reading to end (False: out of time) and raises when the
+        connection stops answering meanwhile."""
         with self.lock:
             markers = []
             parts = ["__pyinfra_go=1"]
