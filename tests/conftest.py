@@ -54,6 +54,17 @@ def ssh_home(sshd, tmp_path_factory):
     return home
 
 
+@pytest.fixture
+def home(tmp_path, sshd):
+    """A HOME of the test's own whose ~/.ssh holds the test client key (for tests that
+    write ~/.ssh/config or known_hosts)."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    shutil.copy(sshd.client_key, home / ".ssh" / "id_ed25519")
+    (home / ".ssh" / "id_ed25519").chmod(0o600)
+    return home
+
+
 def pyinfra_command():
     """The installed console script (CI installs the package first)."""
     found = shutil.which("pyinfra")

@@ -2,22 +2,11 @@
 ssh_config; hashed and [host]:port entries; global known_hosts; jump hosts too. And
 connect retries for hosts that refuse while they boot."""
 
-import shutil
 import subprocess
 import threading
 import time
 
-import pytest
 from netrules import reject_rule, remove_rule, rules
-
-
-@pytest.fixture
-def home(tmp_path, sshd):
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    shutil.copy(sshd.client_key, home / ".ssh" / "id_ed25519")
-    (home / ".ssh" / "id_ed25519").chmod(0o600)
-    return home
 
 
 def fingerprint(public_key_path):

@@ -45,15 +45,6 @@ def private_network(sshd):
         yield
 
 
-@pytest.fixture
-def home(tmp_path, sshd):
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    shutil.copy(sshd.client_key, home / ".ssh" / "id_ed25519")
-    (home / ".ssh" / "id_ed25519").chmod(0o600)
-    return home
-
-
 def config(home, text):
     (home / ".ssh" / "config").write_text(textwrap.dedent(text).lstrip("\n"))
 

@@ -152,7 +152,9 @@ def _names_and_data(value: Any, what: str) -> tuple[list, dict]:
     raise InventoryError(f"{what} of Inventory() must be a tuple (names, data), got {value!r}")
 
 
-def _host_entry(entry: Any, what: str) -> tuple[str, dict]:
+def host_entry(entry: Any) -> tuple[str, dict] | None:
+    """(name, data) of an inventory entry, 'hostname' or ('hostname', {data}); None
+    when it is neither (the caller says where, in its own words)."""
     if isinstance(entry, str) and entry:
         return entry, {}
     if (
@@ -162,7 +164,14 @@ def _host_entry(entry: Any, what: str) -> tuple[str, dict]:
         and isinstance(entry[1], dict)
     ):
         return entry[0], dict(entry[1])
-    raise InventoryError(
-        f"{what} of Inventory(): {entry!r} is not a host; "
-        "write 'hostname' or ('hostname', {'key': 'value'})"
-    )
+    return None
+
+
+def _host_entry(entry: Any, what: str) -> tuple[str, dict]:
+    parsed = host_entry(entry)
+    if parsed is None:
+        raise InventoryError(
+            f"{what} of Inventory(): {entry!r} is not a host; "
+            "write 'hostname' or ('hostname', {'key': 'value'})"
+        )
+    return parsed

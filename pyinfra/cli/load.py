@@ -15,7 +15,7 @@ from pyinfra import hook
 from pyinfra.api import context
 from pyinfra.api.config import Config
 from pyinfra.api.exceptions import InventoryError, UsageError
-from pyinfra.api.inventory import Inventory
+from pyinfra.api.inventory import Inventory, host_entry
 from pyinfra.api.loader import compile_file, exec_code, exec_file, user_namespace
 from pyinfra.api.secrets import is_secret_key, mask_data, mask_value
 
@@ -38,15 +38,9 @@ def masked_repr_value(item):
 
 
 def parse_host_entry(entry, group: str, path: str) -> tuple[str, dict]:
-    if isinstance(entry, str) and entry:
-        return entry, {}
-    if (
-        isinstance(entry, (tuple, list))
-        and len(entry) == 2
-        and isinstance(entry[0], str)
-        and isinstance(entry[1], dict)
-    ):
-        return entry[0], entry[1]
+    parsed = host_entry(entry)
+    if parsed is not None:
+        return parsed
     raise InventoryError(
         f"group {group.upper()}: {masked_repr(entry)} is not a host; write 'hostname' or "
         "('hostname', {'key': 'value'})",
