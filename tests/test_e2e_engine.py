@@ -40,9 +40,7 @@ def test_data_hierarchy_override_host_group_all(pyinfra, deploy_dir, tmp_path):
         """,
         }
     )
-    result = pyinfra(
-        "inventories/production.py", "deploy.py", "--data", "flavour=cli-mint", cwd=root
-    )
+    result = pyinfra("inventories/production.py", "deploy.py", "--data", "flavour=cli-mint", cwd=root)
     assert result.returncode == 0, result.output
     read = lambda name: (out / name / "data").read_text().split()  # noqa: E731
     # group order: the inventory's own groups in file order, then 'production', then 'all'
@@ -309,9 +307,7 @@ def test_fail_percent_stops_the_deploy(pyinfra, deploy_dir, tmp_path):
     ]
 
 
-def test_unreachable_and_hanging_hosts_fail_within_timeout(
-    pyinfra, deploy_dir, tmp_path, hang_port, sshd
-):
+def test_unreachable_and_hanging_hosts_fail_within_timeout(pyinfra, deploy_dir, tmp_path, hang_port, sshd):
     root = deploy_dir(
         {
             "inventories/production.py": f"""
@@ -402,18 +398,20 @@ def test_serial_and_no_wait_modes(pyinfra, deploy_dir, tmp_path):
 
 
 def test_fail_percent_counts_hosts_that_failed_to_connect(pyinfra, deploy_dir, tmp_path, sshd):
-    root = deploy_dir({
-        "inventories/production.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": f"""
             WEB = [('127.0.0.2', {{'ssh_port': {sshd.port}}}),
                    ('127.0.0.3', {{'ssh_port': {sshd.port}}}),
                    ('127.0.0.6', {{'ssh_port': 1}})]
         """,
-        "deploy.py": f"""
+            "deploy.py": f"""
             from pyinfra.modules import server
             FAIL_PERCENT = 30
             server.shell('touch {tmp_path}/ran-{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     result = pyinfra("inventories/production.py", "deploy.py", cwd=root, port=False)
     assert result.returncode == 1
     assert "too many hosts failed to connect" in result.output
@@ -421,9 +419,10 @@ def test_fail_percent_counts_hosts_that_failed_to_connect(pyinfra, deploy_dir, t
 
 
 def test_function_argument_is_one_operation_across_hosts(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
+            "deploy.py": f"""
             from pyinfra.modules import python
 
             def note(state, host):
@@ -431,7 +430,8 @@ def test_function_argument_is_one_operation_across_hosts(pyinfra, deploy_dir, tm
 
             python.execute(note)
         """,
-    })
+        }
+    )
     result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     assert result.output.count("Starting operation: Python/Execute") == 1
@@ -511,12 +511,13 @@ def test_an_operations_commands_go_in_one_round_trip(pyinfra, deploy_dir, tmp_pa
     )
     result = pyinfra("127.0.0.2", "deploy.py", "--debug", cwd=root, env={"PYINFRA_SSH_TRANSPORT": "shell"})
     assert result.returncode == 0, result.output
-    together = [line for line in result.output.splitlines() if "[127.0.0.2] running" in line]
-    # The parent directory (made when missing), the upload, its chmod and its move;
-    # then the three commands.
+    together = [line for line in result.output.splitlines() if "[127.0.0.2] one round trip" in line]
+    # The facts; the parent directory (made when missing), the upload, its chmod and
+    # its move; then the three commands.
     assert together == [
-        "debug: [127.0.0.2] running 4 command(s) in one round trip",
-        "debug: [127.0.0.2] running 3 command(s) in one round trip",
+        "debug: [127.0.0.2] one round trip: 1 command(s)",
+        "debug: [127.0.0.2] one round trip: 4 command(s)",
+        "debug: [127.0.0.2] one round trip: 3 command(s)",
     ], result.output
     assert (tmp_path / "app.conf").read_text() == "port = 80\n"
     assert oct((tmp_path / "app.conf").stat().st_mode & 0o777) == "0o600"

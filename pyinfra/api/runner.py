@@ -85,6 +85,22 @@ def remake(state: State, host: Host, op: HostOperation) -> None:
     logger.debug("[%s] made again from fresh facts: %d command(s)", host.name, len(op.commands))
 
 
+def made_now(state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events) -> bool:
+    """Make a dependent operation again from fresh facts (others are made already);
+    False when its facts could not be read, and the host failed saying so."""
+    if not op.dependent:
+        return True
+    try:
+        remake(state, host, op)
+    except PyinfraError as error:
+        op.status, op.error = "error", str(error)
+        state.fail_host(host, f"{op.name or meta.name}: {error}")
+        events.host_operation_done(host, meta, op)
+        return False
+    events.operation_made(host, meta, op)
+    return True
+
+
 def read_behind(state: State, host: Host, op: HostOperation, groups: list[list]):
     """When the host's next operation depends on this one, add a read of its facts
     to the end of our last group (same user, no env): its `done(result)`, or None."""
@@ -109,7 +125,7 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
 
 
 def run_host_operation(
-    state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events
+    state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events, made: bool = False
 ) -> bool:
     """Run one operation's commands on one host; False when the host failed or the run
     was interrupted. While it runs, its status is "running"; after Ctrl-C
@@ -118,15 +134,8 @@ def run_host_operation(
     kwargs = op.global_kwargs
     if state.interrupted:
         return False
-    if op.dependent:
-        try:
-            remake(state, host, op)
-        except PyinfraError as error:
-            op.status, op.error = "error", str(error)
-            state.fail_host(host, f"{op.name or meta.name}: {error}")
-            events.host_operation_done(host, meta, op)
-            return False
-        events.operation_made(host, meta, op)
+    if not made and not made_now(state, host, meta, op, events):
+        return False
     commands = op.commands
     if op.error is not None and op.status is None:
         # A fact it reads could not be read and it has ignore_errors (api/operation.py).
@@ -243,19 +252,16 @@ def run_operations(
 
 
 def _run_no_wait(state: State, events: Events) -> bool:
-    stopped = []
+    from pyinfra.api.chain import run_host  # it builds on this module
 
-    def run_host(host: Host) -> None:
-        for meta, op in state.ops_for_host(host):
-            if stopped or state.results[host].failed:
-                return
-            if state.too_many_failed():
-                stopped.append(True)
-                return
-            if not run_host_operation(state, host, meta, op, events):
-                return
+    stopped: list[bool] = []
 
-    map_hosts(state.config.PARALLEL, state.active_hosts(), run_host)
+    def stop() -> bool:
+        if not stopped and state.too_many_failed():
+            stopped.append(True)
+        return bool(stopped)
+
+    map_hosts(state.config.PARALLEL, state.active_hosts(), lambda host: run_host(state, host, events, stop))
     gevent.sleep(0)
     return not state.too_many_failed()
 
@@ -280,16 +286,31 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
     # waiting for their turn; with more hosts they open at the first fact.
     prepare = len(hosts) <= parallel
 
+    # The first hosts' TCP connections start now, before the SSH library is loaded
+    # (make_connector's first call loads it): the handshakes run during the import.
+    dials = {}
+    if hosts:
+        from pyinfra.api.connectors.sshdial import dial
+
+        dials = {host: dial(host, state.config.TIMEOUT) for host in hosts[:parallel]}
+
     def connect(host: Host) -> None:
-        connector = make_connector(host, state.config, on_output=state.on_output)
+        dialled = dials.pop(host, None)
         try:
-            connector.connect()
+            connector = make_connector(host, state.config, on_output=state.on_output)
+            if dialled is not None:
+                connector.connect(dialled)
+            else:
+                connector.connect()
             if prepare:
                 connector.prepare()
         except ConnectError as error:
             state.fail_host(host, str(error))
         else:
             host.connector = connector
+        finally:
+            if dialled is not None:
+                dialled.close()
         done[0] += 1
         if on_progress:
             on_progress(done[0], len(hosts))

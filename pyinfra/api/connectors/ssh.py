@@ -14,11 +14,12 @@ import paramiko
 
 from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
 from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script
+from pyinfra.api.connectors.sshdial import Dial
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied, needs_tty
 from pyinfra.api.connectors.sshshellrun import ShellRunner
-from pyinfra.api.connectors.sshtarget import Endpoint, config_files, resolve
+from pyinfra.api.connectors.sshtarget import Endpoint, endpoint_of
 from pyinfra.api.exceptions import ConnectError
 
 logger = logging.getLogger("pyinfra")
@@ -49,27 +50,11 @@ class SSHConnector(ShellRunner, ChannelRunner, Connector):
 
     # -- connecting ---------------------------------------------------------------
 
-    def _settings(self) -> Endpoint:
-        """The target's login: inventory data and CLI flags, then ssh_config, then the
-        defaults (sshtarget.resolve)."""
-        data = self.host.data
-        return resolve(
-            self.host.name,
-            config_files(data),
-            hostname=data.ssh_hostname or None,
-            user=data.ssh_user or None,
-            port=int(data.ssh_port) if data.ssh_port else None,
-            key=data.ssh_key or None,
-            proxy_jump=data.ssh_proxy_jump or None,
-            strict=data.ssh_strict_host_key_checking or None,
-            known_hosts=data.ssh_known_hosts_file or None,
-            forward_agent=None if data.ssh_forward_agent is None else bool(data.ssh_forward_agent),
-        )
-
-    def connect(self) -> None:
+    def connect(self, dial: Dial | None = None) -> None:
         """Log in; a host that does not answer (refused, timed out) is tried again
-        `ssh_connect_retries` more times, after a short randomised pause."""
-        endpoint = self._settings()
+        `ssh_connect_retries` more times, after a short randomised pause. `dial`: its
+        TCP connection, started already (sshdial.py)."""
+        endpoint = endpoint_of(self.host)
         data = self.host.data
         secrets = Secrets(password=data.ssh_password, key_password=data.ssh_key_password)
         try:
@@ -81,9 +66,10 @@ class SSHConnector(ShellRunner, ChannelRunner, Connector):
         attempt = 0
         while True:
             try:
-                self._login(endpoint, secrets)
+                self._login(endpoint, secrets, dial)
                 return
             except Unreachable as error:
+                dial = None
                 if attempt >= retries:
                     if attempt:
                         raise ConnectError(f"{error} (after {attempt + 1} attempts)") from None
@@ -93,9 +79,9 @@ class SSHConnector(ShellRunner, ChannelRunner, Connector):
                 logger.debug("[%s] %s; trying again in %.1fs", self.host.name, error, pause)
                 time.sleep(pause)
 
-    def _login(self, endpoint: Endpoint, secrets: Secrets) -> None:
+    def _login(self, endpoint: Endpoint, secrets: Secrets, dial: Dial | None = None) -> None:
         timeout = self.config.TIMEOUT
-        sock = open_socket(endpoint, secrets, timeout, POOL)
+        sock = dial.take() if dial is not None else open_socket(endpoint, secrets, timeout, POOL)
         try:
             client = open_client(endpoint, secrets, timeout, sock=sock)
         except ConnectError:

@@ -13,15 +13,10 @@ import gevent
 import paramiko
 
 from pyinfra.api.connectors.hostkeys import HostKeyChanged, host_key_policy, refusal_message
-from pyinfra.api.connectors.sshtarget import Endpoint
+from pyinfra.api.connectors.sshtarget import Endpoint, Unreachable
 from pyinfra.api.exceptions import ConnectError
 
 logger = logging.getLogger("pyinfra")
-
-
-class Unreachable(ConnectError):
-    """Nothing answered (refused, timed out, no banner): worth trying again while a
-    host boots, unlike a refused login or host key."""
 
 
 @dataclass

@@ -36,6 +36,10 @@ class ShellDied(Exception):
         self.earlier: list[CommandResult] = []  # results of the steps sent before it
 
 
+# The most script the shell's exec request carries (Linux takes up to 128 KiB in one
+# argument; quoting may double a script made of quotes). More is written on stdin.
+INLINE_MAX = 48 * 1024
+
 # What a step's marker carries instead of an exit status when the shell skipped it.
 SKIPPED = "skipped"
 
@@ -135,8 +139,10 @@ class RemoteShell:
         self.lock = threading.Lock()
         # The pid the step in flight reported (PID_MARKER line on stderr), if any.
         self.pid: int | None = None
+        # Started with the first steps written into its exec request (run_many).
+        self._identity = None
         if sudo_password is None and not pty:
-            start_command(channel, identity("sh", None))
+            self._identity = identity
             self.stdout = channel.makefile("rb")
             self.stderr = channel.makefile_stderr("rb")
             return
@@ -184,6 +190,9 @@ class RemoteShell:
             return results
 
     def _send(self, payload: str, label: str) -> None:
+        if self._identity is not None:
+            self._start(payload)
+            return
         try:
             self.channel.sendall(payload.encode())
         except OSError:  # paramiko's "Socket is closed": the shell has ended
@@ -195,6 +204,17 @@ class RemoteShell:
                 for line in stream.read(64 * 1024).splitlines():
                     kept.add(decode(line))
             raise ShellDied(CommandResult(label, self.channel.recv_exit_status(), stdout, stderr))
+
+    def _start(self, payload: str) -> None:
+        """Start the shell with `payload` as the first thing it runs, in the exec
+        request itself: OpenSSH opens a session's window only once its command runs, so
+        anything written before that waits a round trip. The shell then reads stdin."""
+        identity, self._identity = self._identity, None
+        if len(payload) > INLINE_MAX:
+            start_command(self.channel, identity("sh", None))
+            self._send(payload, "")
+            return
+        start_command(self.channel, identity(f"sh -c {quote(payload + 'exec sh')}", None))
 
     def _collect(self, marker: str, label: str, timeout, on_output, wait) -> CommandResult | None:
         """One step's result, read up to its marker; None when the shell skipped it."""

@@ -43,8 +43,6 @@ class ShellRunner:
                 command = pending.pop(0)
                 results.append(self._upload(command.src, command.dest, run_as))
             else:
-                if len(steps) > 1:
-                    logger.debug("[%s] running %d command(s) in one round trip", self.host.name, len(steps))
                 done = self._run_in_shell(run_as, steps)
                 results.extend(done)
                 last = sent[len(done) - 1]
@@ -87,6 +85,7 @@ class ShellRunner:
         """Results of the steps run in run_as's shell, ending with the first that
         failed. A command that `timeout` stopped on the host is marked timed out."""
         key = self._key(run_as)
+        logger.debug("[%s] one round trip: %d command(s)", self.host.name, len(steps))
         try:
             results = self._shell(key).run_many(steps, self.output_callback(), self.wait)
         except ShellDied as died:

@@ -54,6 +54,29 @@ class Endpoint:
         return [*self.via.chain(), self.via] if self.via else []
 
 
+class Unreachable(ConnectError):
+    """Nothing answered (refused, timed out, no banner): worth trying again while a
+    host boots, unlike a refused login or host key."""
+
+
+def endpoint_of(host) -> Endpoint:
+    """The host's login: inventory data and CLI flags, then ssh_config, then the
+    defaults."""
+    data = host.data
+    return resolve(
+        host.name,
+        config_files(data),
+        hostname=data.ssh_hostname or None,
+        user=data.ssh_user or None,
+        port=int(data.ssh_port) if data.ssh_port else None,
+        key=data.ssh_key or None,
+        proxy_jump=data.ssh_proxy_jump or None,
+        strict=data.ssh_strict_host_key_checking or None,
+        known_hosts=data.ssh_known_hosts_file or None,
+        forward_agent=None if data.ssh_forward_agent is None else bool(data.ssh_forward_agent),
+    )
+
+
 def config_files(data) -> list[str]:
     """The ssh_config files of a host: `ssh_config_file` (or --ssh-config) instead of
     ~/.ssh/config, then /etc/ssh/ssh_config."""

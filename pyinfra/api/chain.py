@@ -1,0 +1,152 @@
+"""--no-wait: each host runs through its operations at its own pace, several operations
+to a round trip.
+
+No other host holds a host back between its operations, so consecutive operations
+form a chain whose commands are written to the host together: they run as the same
+user, with the same environment and timeout, and all go to the remote shell. The shell
+stops at the first command that fails, so each operation still gets its own results,
+and a failure stops the host where it stands, as one operation at a time would.
+
+A chain ends:
+- before an operation that depends on an earlier change (api/dependencies.py): its
+  facts are read behind the chain's commands, it is made again from them and heads the
+  next chain, so it acts on the state the chain left;
+- before a Python callback, an operation with `retries` or `run_once`, or one whose
+  facts could not be read (error ignored): those run alone, as they would without
+  chains;
+- after an operation with `ignore_errors`: its failure must not stop those after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from pyinfra.api.command import FileUploadCommand, RunAs, StringCommand
+from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.host import Host
+from pyinfra.api.runner import is_login, made_now, read_behind, run_group, run_host_operation
+from pyinfra.api.state import Events, HostOperation, OperationMeta, State
+
+logger = logging.getLogger("pyinfra")
+
+Link = tuple[OperationMeta, HostOperation]
+
+
+def run_host(state: State, host: Host, events: Events, stop: Callable[[], bool]) -> None:
+    """Run `host`'s operations in chains until they are done, the host fails, the run
+    is interrupted or `stop()` says the deploy stopped (FAIL_PERCENT)."""
+    ops = state.ops_for_host(host)
+    index = 0
+    while index < len(ops):
+        if state.results[host].failed or state.interrupted or stop():
+            return
+        meta, op = ops[index]
+        if not made_now(state, host, meta, op, events):
+            return
+        chain = [(meta, op)]
+        if chainable(op):
+            while index + len(chain) < len(ops) and joins(chain, ops[index + len(chain)][1]):
+                chain.append(ops[index + len(chain)])
+        index += len(chain)
+        if len(chain) == 1:
+            done = run_host_operation(state, host, meta, op, events, made=True)
+        else:
+            done = run_chain(state, host, chain, events)
+        if not done:
+            return
+
+
+def chainable(op: HostOperation) -> bool:
+    """Its commands can go to the shell with others' (it may have none)."""
+    kwargs = op.global_kwargs
+    if op.error is not None or kwargs.get("retries") or kwargs.get("run_once"):
+        return False
+    commands = op.commands
+    if not all(isinstance(command, (StringCommand, FileUploadCommand)) for command in commands):
+        return False
+    return len({is_login(command) for command in commands}) <= 1
+
+
+def joins(chain: list[Link], op: HostOperation) -> bool:
+    """`op` can run in the same round trip as the chain, right after it."""
+    head, last = chain[0][1], chain[-1][1]
+    if op.dependent or last.global_kwargs["ignore_errors"] or not chainable(op):
+        return False
+    if RunAs.of(op.global_kwargs) != RunAs.of(head.global_kwargs):
+        return False
+    logins = {is_login(command) for _, member in chain for command in member.commands}
+    return not op.commands or not logins or logins == {is_login(op.commands[0])}
+
+
+def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bool:
+    """Run the chain's commands in one go and give each operation its results; False
+    when the host failed or the run was interrupted."""
+    commands = [command for _, op in chain for command in op.commands]
+    last = chain[-1][1]
+    group = list(commands)
+    groups = [group] if group else []
+    read_next = read_behind(state, host, last, groups)
+    for _, op in chain:
+        op.attempts, op.results, op.status = 1, [], "running"
+    results = []
+    if groups:
+        logger.debug(
+            "[%s] %d operations (%d commands) in one round trip", host.name, len(chain), len(commands)
+        )
+        try:
+            results = run_group(state, host, groups[0], RunAs.of(chain[0][1].global_kwargs))
+        except ConnectError as error:
+            return lost(state, host, chain, events, str(error))
+        if read_next is not None:
+            read = results.pop() if len(results) == len(groups[0]) else None
+            fresh = read_next(read)
+            last.feeds.fresh.update(fresh)
+            logger.debug("[%s] %d fact(s) of the next operation read with these", host.name, len(fresh))
+    position = 0
+    for number, (meta, op) in enumerate(chain):
+        count = len(op.commands)
+        op.results = results[position : position + count]
+        position += count
+        failed = [result for result in op.results if not result.ok]
+        if not failed and len(op.results) == count:
+            op.status = "success"
+            outcome = state.results[host]
+            outcome.ops_done += 1
+            outcome.ops_changed += 1 if op.changed else 0
+            events.host_operation_done(host, meta, op)
+            continue
+        for _, later in chain[number + 1 :]:
+            later.status = None  # the shell skipped them: never started
+        if not failed:  # cut short without a failure: only an interrupt does that
+            op.status = "interrupted"
+            return False
+        op.error = failed[0].describe()
+        if state.interrupted:
+            op.status = "interrupted"
+            return False
+        if op.global_kwargs["ignore_errors"]:  # the last of its chain
+            op.status = "ignored"
+            events.host_operation_done(host, meta, op)
+            return True
+        op.status = "error"
+        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
+        events.host_operation_done(host, meta, op)
+        return False
+    return True
+
+
+def lost(state: State, host: Host, chain: list[Link], events: Events, error: str) -> bool:
+    """The connection went away (or Ctrl-C stopped it) with the chain in flight: what
+    each of its operations did on the host is unknown, and said so."""
+    for meta, op in chain:
+        if state.interrupted:
+            op.status = "interrupted"
+            continue
+        others = len(chain) - 1
+        op.status, op.error = "error", f"{error} (sent with {others} other operation(s): outcome unknown)"
+        events.host_operation_done(host, meta, op)
+    if not state.interrupted:
+        meta, op = chain[0]
+        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
+    return False
