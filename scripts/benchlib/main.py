@@ -102,6 +102,11 @@ def parse_args(argv):
         "--keep", action="store_true", help="keep the temp deploy directories and /tmp/pyinfra-bench"
     )
     parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="run pyinfra with --no-wait (each host at its own pace, operations chained)",
+    )
+    parser.add_argument(
         "--config",
         type=config_setting,
         action="append",
@@ -247,7 +252,9 @@ def bench_count(count, args, context):
     deploy.write_pyinfra_deploy(
         pyinfra_dir, names, port, context["client_key"], known_hosts, config=dict(args.config), user=args.user
     )
-    pyinfra_argv = context["pyinfra"] + ["inventory.py", "deploy.py"]
+    pyinfra_argv = (
+        context["pyinfra"] + ["inventory.py", "deploy.py"] + (["--no-wait"] if args.no_wait else [])
+    )
 
     spec_path = os.path.join(directory, "floor.json")
     with open(spec_path, "w") as handle:
