@@ -159,3 +159,29 @@ def test_no_wait_runs_each_operation_as_its_own_user(pyinfra_as, deploy_dir, pub
     assert result.returncode == 0, result.output
     read = lambda name: (public_dir / name).read_text().strip()  # noqa: E731
     assert (read("login-1"), read("sudo"), read("login-2")) == (users.SUDO, "root", users.SUDO)
+
+
+def test_a_host_that_cannot_connect_leaves_no_trace_in_the_plan(pyinfra, deploy_dir, tmp_path, sshd):
+    """The deploy is built while the hosts connect; a host that then fails to connect
+    has no operation of its own, and names none (no variant, no extra operation)."""
+    root = deploy_dir(
+        {
+            "inventory.py": f"""
+            HOSTS = [('127.0.0.2', {{'ssh_port': {sshd.port}}}), ('127.0.0.5', {{'ssh_port': 1}})]
+            """,
+            "deploy.py": f"""
+            from pyinfra import host
+            from pyinfra.modules import files, server
+            files.directory('{tmp_path}/' + host.name)
+            if host.name == '127.0.0.5':
+                server.shell('echo only-on-the-unreachable-host')
+            """,
+        }
+    )
+    result = pyinfra("inventory.py", "deploy.py", cwd=root, port=False)
+    assert result.returncode == 1, result.output
+    assert (tmp_path / "127.0.0.2").is_dir()
+    assert "only-on-the-unreachable-host" not in result.output, result.output
+    assert "variant" not in result.output, result.output
+    assert f"Files/Directory ({tmp_path}/127.0.0.2): 1 changed" in result.output, result.output
+    assert "to run the failed hosts again: --limit 127.0.0.5" in result.output

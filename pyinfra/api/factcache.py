@@ -185,6 +185,9 @@ class FactCache:
         """The command's result, or None when the host failed (and is marked so)."""
         from pyinfra.api.exceptions import ConnectError
 
+        connecting = self.state.connecting.get(host)
+        if connecting is not None:
+            connecting.wait()  # read as soon as the host is connected (or failed)
         if not host.connected:
             return None
         sudo, sudo_user, su_user = identity

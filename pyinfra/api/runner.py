@@ -7,6 +7,7 @@ import logging
 import traceback
 
 import gevent
+import gevent.event
 
 from pyinfra.api.command import FileUploadCommand, FunctionCommand, RunAs, StringCommand
 from pyinfra.api.connectors.base import KILL_GRACE, CommandResult
@@ -294,6 +295,9 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
 
         dials = {host: dial(host, state.config.TIMEOUT) for host in hosts[:parallel]}
 
+    for host in hosts:
+        state.connecting[host] = gevent.event.Event()
+
     def connect(host: Host) -> None:
         dialled = dials.pop(host, None)
         try:
@@ -311,6 +315,7 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
         finally:
             if dialled is not None:
                 dialled.close()
+            state.connecting.pop(host).set()
         done[0] += 1
         if on_progress:
             on_progress(done[0], len(hosts))

@@ -175,12 +175,7 @@ class State:
         self.config = config or Config()
         self.deploy_dir = deploy_dir
         self.facts = FactCache(self)
-        self.op_meta: dict[str, OperationMeta] = {}
-        # Run-order constraints: operation -> operations that must come after it.
-        self._op_next: dict[str, set[str]] = {}
-        self._host_last: dict[Host, str] = {}
-        self._order: list[str] | None = None
-        self.host_ops: dict[Host, dict[str, HostOperation]] = {h: {} for h in inventory}
+        self.forget_operations()
         self.results: dict[Host, HostResult] = {h: HostResult() for h in inventory}
         # Hosts this run works on (after --limit); the others are never touched.
         self.targets: list[Host] = list(inventory)
@@ -201,8 +196,20 @@ class State:
         self.hooks: dict[str, list[Callable]] = {name: [] for name in HOOK_NAMES}
         # Each host's place in the inventory: the first host names an operation.
         self._rank = {host: index for index, host in enumerate(inventory)}
+        # Hosts connect_all is connecting: an event each, set when its attempt ends
+        # (a fact read during the connect waits for it: the CLI builds meanwhile).
+        self.connecting: dict[Host, Any] = {}
         for host in inventory:
             host.state = self
+
+    def forget_operations(self) -> None:
+        """No operation recorded (yet, or any more: a build is made again)."""
+        self.op_meta: dict[str, OperationMeta] = {}
+        # Run-order constraints: operation -> operations that must come after it.
+        self._op_next: dict[str, set[str]] = {}
+        self._host_last: dict[Host, str] = {}
+        self._order: list[str] | None = None
+        self.host_ops: dict[Host, dict[str, HostOperation]] = {h: {} for h in self.inventory}
 
     def add_hook(self, name: str, function: Callable) -> None:
         """Call `function(data, state)` at that point of this run: before_connect and

@@ -7,6 +7,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable
 
+import gevent
+
 from pyinfra.api.build import build as build_hosts
 from pyinfra.api.exceptions import DeployError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
@@ -65,15 +67,17 @@ def limit_hosts(state: State, limit: str | None) -> list:
     return chosen
 
 
+def run_files(host, deploy_files) -> None:
+    for path, code in deploy_files:
+        exec_code(code, path, user_namespace(path))
+
+
 def build(state: State, deploy_files, printer: Printer) -> None:
     """Run each deploy file once per connected host, recording its operations."""
-
-    def run_files(host) -> None:
-        for path, code in deploy_files:
-            exec_code(code, path, user_namespace(path))
-
     build_hosts(
-        state, run_files, on_progress=lambda done, total: printer.hosts_progress("build", done, total)
+        state,
+        lambda host: run_files(host, deploy_files),
+        on_progress=lambda done, total: printer.hosts_progress("build", done, total),
     )
 
 
@@ -232,6 +236,35 @@ def connect(state: State, printer: Printer) -> bool:
     return True
 
 
+def connect_and_build(state: State, deploy_files, printer: Printer) -> bool:
+    """connect() and build() at once: the deploy files run for every host while the
+    handshakes wait on the network, and each host's facts are read as soon as it is
+    connected. What the user sees is what connect() then build() show. When a host
+    cannot connect, the operations are recorded again without it (from the facts
+    read already: no round trip), as if it had never been built for."""
+    connecting = gevent.spawn(connect, state, printer)
+    gevent.sleep(0)  # its first hosts dial now, before the build takes the CPU
+    hosts = [host for host in state.targets if not state.results[host].failed]
+    error = None
+    try:
+        try:
+            build_hosts(state, lambda host: run_files(host, deploy_files), hosts=hosts)
+        except Exception as raised:
+            error = raised  # shown once connecting is over, as it would be then
+        connected = connecting.get()
+    finally:
+        connecting.kill()
+    if not connected or not state.active_hosts():
+        return connected
+    printer.phase("Preparing operations...")
+    if any(state.results[host].failed for host in hosts):
+        state.forget_operations()
+        build(state, deploy_files, printer)
+    elif error is not None:
+        raise error
+    return True
+
+
 def run(options: Options, printer: Printer) -> int:
     from pyinfra.cli import modes
 
@@ -252,7 +285,15 @@ def run(options: Options, printer: Printer) -> int:
     printer.phase(f"Loaded inventory: {options.inventory} ({len(state.targets)} host(s))")
 
     try:
-        if not connect(state, printer):
+        # A deploy is built while the hosts connect, unless a hook must see them
+        # connected before any fact is read.
+        overlap = bool(options.deploys) and not options.run and not options.facts
+        overlap = overlap and not state.hooks["before_facts"]
+        if overlap:
+            connected = connect_and_build(state, deploy.deploy_files, printer)
+        else:
+            connected = connect(state, printer)
+        if not connected:
             report(state, printer)
             return 1
         if not state.active_hosts() and not options.facts:
@@ -264,10 +305,11 @@ def run(options: Options, printer: Printer) -> int:
         if not options.deploys and not options.run:
             printer.phase("No deploy given: connected and stopped.")
             return report(state, printer)
-        printer.phase("Preparing operations...")
+        if not overlap:
+            printer.phase("Preparing operations...")
         if options.run:
             modes.build_one(state, operation, op_args, op_kwargs)
-        else:
+        elif not overlap:
             build(state, deploy.deploy_files, printer)
         if options.debug_state:
             return modes.debug_state(state, printer)
