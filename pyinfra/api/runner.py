@@ -294,6 +294,10 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
         from pyinfra.api.connectors.sshdial import dial
 
         dials = {host: dial(host, state.config.TIMEOUT) for host in hosts[:parallel]}
+        if any(dials.values()):
+            from pyinfra.api.connectors import load_paramiko
+
+            load_paramiko()  # now, before anything else can take the CPU
 
     for host in hosts:
         state.connecting[host] = gevent.event.Event()
