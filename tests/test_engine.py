@@ -334,3 +334,51 @@ def test_an_operations_run_as_reaches_the_connector_whole(fake_ssh):
         ("as login", RunAs(env={"A": "1"}, timeout=9, get_pty=True)),
         ("plain", RunAs(env={})),
     ]
+
+
+def test_no_wait_sends_a_hosts_operations_in_chains(monkeypatch):
+    """Consecutive operations run as the same user go to the connector together; a
+    chain ends at another user, a callback (run alone, where it stands) and after an
+    operation with ignore_errors. Each operation still gets its own result."""
+    from pyinfra.api import connectors
+
+    class Batching(FakeConnector):
+        def run_commands(self, commands, run_as=LOGIN):
+            self.host.state.batches.append([command.command for command in commands])
+            return super().run_commands(commands, run_as)
+
+    monkeypatch.setattr(connectors, "make_connector", Batching)
+    state = make_state(("h0",))
+    state.batches = []
+    connect_all(state)
+
+    def callback(state, host):
+        state.log.append((host.name, "callback", "end"))
+
+    for command, kwargs in (("a", {}), ("b", {}), ("c", {"sudo": True}), ("d", {})):
+        add_op(state, server.shell, command, **kwargs)
+    add_op(state, python.execute, callback)
+    add_op(state, server.shell, "e", ignore_errors=True)
+    add_op(state, server.shell, "f")
+    run_ops(state, no_wait=True)
+    assert state.batches == [["a", "b"], ["c"], ["d"], ["e"], ["f"]]
+    assert [command for _, command in ran(state)] == ["a", "b", "c", "d", "callback", "e", "f"]
+    ops = [op for _, op in state.ops_for_host(state.inventory.get_host("h0"))]
+    assert [op.status for op in ops] == ["success"] * 7
+    assert [len(op.results) for op in ops] == [1, 1, 1, 1, 1, 1, 1]
+
+
+def test_no_wait_chain_stops_at_the_failed_operation(monkeypatch):
+    from pyinfra.api import connectors
+
+    monkeypatch.setattr(connectors, "make_connector", FakeConnector)
+    state = State(Inventory(([("h0", {"fail": ["b"]})], {})), Config())
+    state.log, state.running, state.most_at_once, state.run_as = [], [], 0, []
+    connect_all(state)
+    for command in ("a", "b", "c"):
+        add_op(state, server.shell, command)
+    run_ops(state, no_wait=True)
+    ops = [op for _, op in state.ops_for_host(state.inventory.get_host("h0"))]
+    assert [op.status for op in ops] == ["success", "error", None]
+    assert ran(state) == [("h0", "a"), ("h0", "b")]
+    assert state.results[state.inventory.get_host("h0")].failed
