@@ -83,3 +83,18 @@ def test_parse_hop():
     assert parse_hop("ssh://u@[::1]:22") == ("u", "::1", 22)
     with pytest.raises(ConnectError):
         parse_hop("u@b:x")
+
+
+def test_files_read_once_are_read_again_when_they_change(home):
+    """Each file is parsed once for all the hosts of a run, and again once it changes
+    (an API process may outlive an edit); an Include's directory likewise."""
+    import os
+
+    path = write(home, "Host web\n  Port 2201\nInclude conf.d/*.conf\n")
+    assert SSHConfigLookup("web", [path]).get("port") == "2201"
+    write(home, "Host web\n  Port 2202\nInclude conf.d/*.conf\n")
+    os.utime(path, ns=(1, 1))  # a new stamp even within the clock's resolution
+    assert SSHConfigLookup("web", [path]).get("port") == "2202"
+    write(home, "Host web\n  User deploy\n", name="conf.d/extra.conf")
+    os.utime(home / ".ssh" / "conf.d", ns=(2, 2))
+    assert SSHConfigLookup("web", [path]).get("user") == "deploy"

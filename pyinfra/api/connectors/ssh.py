@@ -54,7 +54,7 @@ class SSHConnector(ShellRunner, ChannelRunner, Connector):
         """Log in; a host that does not answer (refused, timed out) is tried again
         `ssh_connect_retries` more times, after a short randomised pause. `dial`: its
         TCP connection, started already (sshdial.py)."""
-        endpoint = endpoint_of(self.host)
+        endpoint = dial.endpoint if dial is not None else endpoint_of(self.host)
         data = self.host.data
         secrets = Secrets(password=data.ssh_password, key_password=data.ssh_key_password)
         try:
