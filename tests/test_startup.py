@@ -43,6 +43,11 @@ def test_paramiko_is_loaded_without_invoke_which_a_deploy_can_still_import():
         assert "invoke" not in sys.modules, "invoke was imported"
         import invoke
         assert invoke.__name__ == "invoke"
+        # Every packet's MAC is checked in C (hmac), not a Python loop.
+        import hmac, paramiko.util
+        assert paramiko.util.constant_time_bytes_eq is hmac.compare_digest
+        assert paramiko.util.constant_time_bytes_eq(b"ab", b"ab")
+        assert not paramiko.util.constant_time_bytes_eq(b"ab", b"ac")
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
