@@ -13,7 +13,7 @@ from pyinfra.api.build import build as build_hosts
 from pyinfra.api.exceptions import DeployError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.operations import run_ops
-from pyinfra.api.runner import disconnect_all, interrupt_all
+from pyinfra.api.runner import CONNECT_AT_ONCE, disconnect_all, interrupt_all
 from pyinfra.api.secrets import register_data
 from pyinfra.api.ssh import connect_all
 from pyinfra.api.state import State
@@ -286,9 +286,11 @@ def run(options: Options, printer: Printer) -> int:
 
     try:
         # A deploy is built while the hosts connect, unless a hook must see them
-        # connected before any fact is read.
+        # connected before any fact is read. Only when they all connect at once: the
+        # build holds the event loop while it runs, and handshakes must not wait on it
+        # for long (hundreds of hosts connect in waves anyway).
         overlap = bool(options.deploys) and not options.run and not options.facts
-        overlap = overlap and not state.hooks["before_facts"]
+        overlap = overlap and not state.hooks["before_facts"] and len(state.targets) <= CONNECT_AT_ONCE
         if overlap:
             connected = connect_and_build(state, deploy.deploy_files, printer)
         else:
