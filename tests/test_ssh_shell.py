@@ -75,3 +75,36 @@ def test_the_shell_saves_round_trips_and_keeps_each_commands_result(sshd, tmp_pa
     assert result["batch"] == [[0, ["a"], []], [0, [], []], [3, [], ["broke"]]]
     assert result["after"] == [0, ["after"], []]
     assert upload.read_bytes() == b"uploaded\n"
+
+
+LONG_FIRST = textwrap.dedent("""
+    from gevent import monkey
+    monkey.patch_all()
+    import json, sys
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connectors import make_connector
+    from pyinfra.api.connectors.sshshell import INLINE_MAX
+
+    port, key, known_hosts = sys.argv[1:4]
+    data = {"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}
+    state = State(Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
+    connector = make_connector(state.inventory.get_host("127.0.0.2"), state.config)
+    connector.connect()
+    size = INLINE_MAX + 1000
+    first = connector.run_shell_command("printf %s '" + "x" * size + "' | wc -c")
+    second = connector.run_shell_command("echo next")
+    connector.close()
+    print(json.dumps([size, first.exit_code, list(first.stdout), list(second.stdout)]))
+""")
+
+
+def test_first_commands_too_long_for_the_exec_request_go_on_stdin(sshd, tmp_path):
+    """A shell starts with its first commands in its exec request, up to INLINE_MAX;
+    longer ones are written to the shell once it runs, with the same results."""
+    arguments = [str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts")]
+    done = subprocess.run(
+        [sys.executable, "-c", LONG_FIRST, *arguments], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    size, code, first, second = json.loads(done.stdout.splitlines()[-1])
+    assert (code, first, second) == (0, [str(size)], ["next"])
