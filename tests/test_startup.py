@@ -51,3 +51,17 @@ def test_paramiko_is_loaded_without_invoke_which_a_deploy_can_still_import():
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_what_connecting_does_not_need_is_loaded_later():
+    # A run dials its hosts once the inventory is loaded; the SSH library and jinja2
+    # (the build's) load while the handshakes wait on the network.
+    code = textwrap.dedent("""
+        import sys
+        import pyinfra.cli
+        from pyinfra.modules import files, server
+        loaded = sorted(name for name in ("paramiko", "jinja2", "importlib.metadata") if name in sys.modules)
+        assert not loaded, loaded
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

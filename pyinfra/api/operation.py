@@ -10,9 +10,7 @@ import hashlib
 import inspect
 import os
 import sys
-from typing import Any, Callable
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Callable
 
 from pyinfra.api import context
 from pyinfra.api.command import to_command
@@ -22,13 +20,27 @@ from pyinfra.api.templating import TemplateHost
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
-_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+if TYPE_CHECKING:
+    import jinja2
+
+
+@functools.lru_cache(maxsize=1)
+def jinja_environment() -> jinja2.Environment:
+    # jinja2 is loaded on first use (20 ms): a run starts connecting before that.
+    import jinja2
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 @functools.lru_cache(maxsize=4096)
 def compiled(source: str) -> jinja2.Template:
     """A string argument compiled once, rendered for every host."""
-    return _jinja.from_string(source)
+    return jinja_environment().from_string(source)
+
+
+def is_template_error(error: BaseException) -> bool:
+    jinja2 = sys.modules.get("jinja2")
+    return jinja2 is not None and isinstance(error, jinja2.TemplateError)
 
 
 def user_frames() -> list[tuple[str, int]]:
@@ -130,7 +142,9 @@ def operation(func: Callable) -> Callable:
         try:
             rendered_args = render(args, variables)
             rendered_kwargs = render(kwargs, variables)
-        except jinja2.TemplateError as error:
+        except Exception as error:
+            if not is_template_error(error):
+                raise
             raise located(
                 OperationError(f"{where}{full_name}(): template error in an argument: {error}")
             ) from None

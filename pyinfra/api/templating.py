@@ -11,8 +11,6 @@ import difflib
 import types
 from typing import Any
 
-import jinja2
-
 
 def missing_key_hint(key: str, data) -> str:
     close = difflib.get_close_matches(key, sorted(data.dict()), n=3)
@@ -30,6 +28,8 @@ class TemplateData:
         if key.startswith("__"):
             raise AttributeError(key)
         if self._data.source(key) is None:
+            import jinja2  # loaded by whoever renders this
+
             return jinja2.StrictUndefined(hint=missing_key_hint(key, self._data), name=key)
         return self._data.get(key)
 

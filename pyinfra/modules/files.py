@@ -11,8 +11,7 @@ import hashlib
 import os
 import posixpath
 import re
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.api.diff import AttributeChange, ContentChange, note
@@ -32,6 +31,9 @@ from pyinfra.modules._files import (
     temp_path,
     upload_commands,
 )
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @operation
@@ -254,6 +256,8 @@ def template(
     search_path = [os.path.dirname(os.path.abspath(path))]
     if state.deploy_dir:
         search_path.append(state.deploy_dir)
+    import jinja2  # loaded on first use: a run starts connecting before that
+
     environment = template_environment(tuple(search_path))
     seen = TemplateHost(host)
     context = {"host": seen, "inventory": state.inventory, "data": seen.data, **data}
@@ -275,6 +279,8 @@ def template(
 def template_environment(search_path: tuple[str, ...]) -> jinja2.Environment:
     """One environment per search path, shared by every host: a template is compiled
     once (and again only when its file changes), then rendered for each host."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(search_path)),
         undefined=jinja2.StrictUndefined,
