@@ -243,7 +243,9 @@ def connect_and_build(state: State, deploy_files, printer: Printer) -> bool:
     cannot connect, the operations are recorded again without it (from the facts
     read already: no round trip), as if it had never been built for."""
     connecting = gevent.spawn(connect, state, printer)
-    gevent.sleep(0)  # its first hosts dial now, before the build takes the CPU
+    # The build takes the CPU once every handshake waits on the network: the hosts
+    # dial, paramiko loads and the key exchanges start first.
+    gevent.idle()
     hosts = [host for host in state.targets if not state.results[host].failed]
     error = None
     try:
