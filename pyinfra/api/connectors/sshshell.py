@@ -14,6 +14,7 @@ import uuid
 
 import gevent
 import paramiko
+from gevent import monkey
 
 from pyinfra.api.command import quote
 from pyinfra.api.connectors.base import (
@@ -124,6 +125,19 @@ def start_process(channel, identity, command: str, password: str | None, pty: bo
     raise ShellDied(CommandResult("sudo", code or 1, OutputLines(), errors))
 
 
+def start_reader(function, *args):
+    """Run `function(*args)` beside the caller, returning what `.join()` waits on: a
+    greenlet in a gevent-patched process (the CLI: a thread there is a greenlet with
+    a thread's bookkeeping, at every round trip), else a thread (stderr must be read
+    while stdout blocks, or the channel's window fills and both stop)."""
+    if monkey.is_module_patched("threading"):
+        return gevent.spawn(function, *args)
+    reader = threading.Thread(target=function, args=args)
+    reader.daemon = True
+    reader.start()
+    return reader
+
+
 class RemoteShell:
     """`identity(command, prompt)` wraps the shell's start for sudo/su; with
     `sudo_password`, sudo is given it when (and only when) it asks. With `pty` the shell
@@ -223,11 +237,7 @@ class RemoteShell:
         status: list[str] = []
         reader = None
         if not self.pty:
-            reader = threading.Thread(
-                target=self._read, args=(self.stderr, marker, stderr, None, "stderr", on_output)
-            )
-            reader.daemon = True
-            reader.start()
+            reader = start_reader(self._read, self.stderr, marker, stderr, None, "stderr", on_output)
 
         def read_all() -> None:
             self._read(self.stdout, marker, stdout, status, "stdout", on_output)
