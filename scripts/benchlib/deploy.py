@@ -12,7 +12,7 @@ floor: a single exec per host.
 import os
 import shlex
 
-BASE = "/tmp/pyinfra-bench/"
+BASE = os.environ.get("BENCH_BASE", "/tmp/pyinfra-bench/")  
 MESSAGE = "This host is managed by the pyinfra bench."
 
 APP_CONF = "".join(
