@@ -12,7 +12,8 @@ floor: a single exec per host.
 import os
 import shlex
 
-BASE = os.environ.get("BENCH_BASE", "/tmp/pyinfra-bench/")  
+# Where the hosts' trees go (BENCH_BASE: two benches at once must not share it).
+BASE = os.environ.get("BENCH_BASE", "/tmp/pyinfra-bench/")
 MESSAGE = "This host is managed by the pyinfra bench."
 
 APP_CONF = "".join(
