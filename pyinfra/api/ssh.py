@@ -8,6 +8,7 @@ from gevent import monkey
 
 from pyinfra.api import runner
 from pyinfra.api.exceptions import DeployError
+from pyinfra.api.limits import ensure_open_files
 from pyinfra.api.state import State
 
 logger = logging.getLogger("pyinfra")
@@ -34,7 +35,9 @@ def connect_all(state: State) -> None:
     `state.results[host].error`; `state.active_hosts()` lists the connected ones.
 
     Raises DeployError when more than FAIL_PERCENT of the hosts failed to connect
-    (before_facts hooks are not called then), and what a hook raises."""
+    (before_facts hooks are not called then), ConnectError when the process may not
+    open a connection to every host (api/limits.py), and what a hook raises."""
+    ensure_open_files(len(state.targets))
     warn_if_serial(state)
     state.call_hooks("before_connect")
     events = state.events

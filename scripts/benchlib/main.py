@@ -214,7 +214,7 @@ def run_floor(spec_path, label):
             if len(errors) > 20:
                 detail += "\n... and {} more host(s)".format(len(errors) - 20)
         fail("{} failed (exit code {})\n  $ {}".format(label, result.returncode, shlex.join(argv)), detail)
-    return report["seconds"]
+    return report["seconds"], report.get("connect_at_once")
 
 
 def optional_tool(variable):
@@ -290,7 +290,7 @@ def bench_count(count, args, context):
     with open(spec_path) as handle, open(connect_spec_path, "w") as out:
         json.dump(dict(json.load(handle), connect_only=True), out)
 
-    samples = {key: [] for key in ("floor1", "floor2", "pyinfra1", "pyinfra2", "connect")}
+    samples = {key: [] for key in ("floor1", "floor2", "pyinfra1", "pyinfra2", "connect", "cpu1", "cpu2")}
     for label, *_ in extra:
         samples[label + "1"] = []
         samples[label + "2"] = []
@@ -301,11 +301,14 @@ def bench_count(count, args, context):
 
         clean_base()
         for shape in ("1", "2"):
-            seconds = run_floor(spec_path, "floor worker ({} hosts, {} run shape)".format(count, shape))
+            seconds, at_once = run_floor(
+                spec_path, "floor worker ({} hosts, {} run shape)".format(count, shape)
+            )
             samples["floor" + shape].append(seconds)
+            context["floor_at_once"] = at_once
             log("{} floor {} run: {:.2f} s".format(tag, "first" if shape == "1" else "second", seconds))
         if args.latency:
-            seconds = run_floor(connect_spec_path, "connect-only worker ({} hosts)".format(count))
+            seconds, _ = run_floor(connect_spec_path, "connect-only worker ({} hosts)".format(count))
             samples["connect"].append(seconds)
             log("{} connect only: {:.2f} s".format(tag, seconds))
         problems = deploy.check_trees(names)
@@ -315,7 +318,12 @@ def bench_count(count, args, context):
         clean_base()
         first = run_tool("pyinfra-first-run{}".format(run), pyinfra_argv, pyinfra_dir, logs_dir)
         samples["pyinfra1"].append(first.seconds)
-        log("{} pyinfra first run: {:.2f} s, peak RSS {}".format(tag, first.seconds, fmt_kb(first.peak_kb)))
+        add_cpu(samples["cpu1"], first, count)
+        log(
+            "{} pyinfra first run: {:.2f} s, peak RSS {}, CPU {} per host".format(
+                tag, first.seconds, fmt_kb(first.peak_kb), fmt_ms(cpu_per_host(first, count))
+            )
+        )
         problems = deploy.check_trees(names)
         if problems:
             fail(
@@ -326,8 +334,11 @@ def bench_count(count, args, context):
         before = snapshot(names)
         second = run_tool("pyinfra-second-run{}".format(run), pyinfra_argv, pyinfra_dir, logs_dir)
         samples["pyinfra2"].append(second.seconds)
+        add_cpu(samples["cpu2"], second, count)
         log(
-            "{} pyinfra second run: {:.2f} s, peak RSS {}".format(tag, second.seconds, fmt_kb(second.peak_kb))
+            "{} pyinfra second run: {:.2f} s, peak RSS {}, CPU {} per host".format(
+                tag, second.seconds, fmt_kb(second.peak_kb), fmt_ms(cpu_per_host(second, count))
+            )
         )
         changed = changed_paths(before, snapshot(names))
         if changed:
@@ -367,11 +378,33 @@ def fmt_kb(value):
     return "-" if not value else "{:.0f} MB".format(value / 1024)
 
 
+def cpu_per_host(result, count):
+    """The run's user + system CPU in ms per host, or None when not measured."""
+    return None if result.cpu_seconds is None else 1000.0 * result.cpu_seconds / count
+
+
+def add_cpu(values, result, count):
+    value = cpu_per_host(result, count)
+    if value is not None:
+        values.append(value)
+
+
+def fmt_ms(value):
+    return "-" if value is None else "{:.1f} ms".format(value)
+
+
 # -- the table -------------------------------------------------------------------------------
 
 
 def table(rows, latency_ms, extra_labels):
-    header = ["hosts", "floor 1st / 2nd", "pyinfra 1st / 2nd", "ratio 1st / 2nd", "pyinfra peak RSS"]
+    header = [
+        "hosts",
+        "floor 1st / 2nd",
+        "pyinfra 1st / 2nd",
+        "ratio 1st / 2nd",
+        "pyinfra peak RSS",
+        "pyinfra CPU per host 1st / 2nd",
+    ]
     if latency_ms:
         header.append("(pyinfra - floor) / RTT 1st / 2nd")
         header.append("(pyinfra - connect) / RTT 1st / 2nd")
@@ -387,6 +420,7 @@ def table(rows, latency_ms, extra_labels):
                 fmt_ratio(row["pyinfra1"], row["floor1"]), fmt_ratio(row["pyinfra2"], row["floor2"])
             ),
             fmt_kb(row["peak_kb"]),
+            "{} / {}".format(fmt_ms(row.get("cpu1")), fmt_ms(row.get("cpu2"))),
         ]
         if latency_ms:
             rtt = 2 * latency_ms / 1000.0
@@ -432,7 +466,8 @@ def main(argv):
         label for label, key in (("pyinfra 3", "pyinfra3"), ("ansible", "ansible")) if context[key]
     ]
 
-    sshd = sshd_module.TestSSHD()
+    # Every host connects to the one sshd: let it take them all authenticating at once.
+    sshd = sshd_module.TestSSHD(max_startups=max(500, max(args.hosts)))
     proxy = None
     workdir = tempfile.mkdtemp(prefix="pyinfra-bench-")
     context["workdir"] = workdir
@@ -492,10 +527,20 @@ def print_report(args, context, rows, extra_labels, proxy):
     out.append(table(rows, args.latency, extra_labels))
     out.append("")
     out.append("floor: connect + authenticate + one exec running the 7 steps' shell commands, all hosts")
-    out.append("at once (paramiko + gevent), timed inside the worker (no interpreter start-up).")
     out.append(
-        "pyinfra: wall time of the whole command, start-up included; peak RSS from {}.".format(
+        "at once (paramiko + gevent; at most {} handshakes in flight at once, as pyinfra), timed".format(
+            context.get("floor_at_once") or "?"
+        )
+    )
+    out.append("inside the worker (no interpreter start-up).")
+    out.append(
+        "pyinfra: wall time of the whole command, start-up included; peak RSS from {}; CPU per".format(
             "/usr/bin/time %M" if measure.have_gnu_time() else "/proc VmHWM polling"
+        )
+    )
+    out.append(
+        "host: the pyinfra process's user + system CPU ({}) / hosts, sshd's excluded.".format(
+            "/usr/bin/time %U + %S" if measure.have_gnu_time() else "rusage of the bench's children"
         )
     )
     if args.latency:

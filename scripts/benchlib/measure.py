@@ -1,6 +1,7 @@
-"""Running a command for the bench: wall time, exit code, output and peak RSS."""
+"""Running a command for the bench: wall time, exit code, output, peak RSS and CPU."""
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -11,13 +12,16 @@ GNU_TIME = "/usr/bin/time"
 
 
 class Result:
-    def __init__(self, argv, cwd, seconds, returncode, output, peak_kb):
+    def __init__(self, argv, cwd, seconds, returncode, output, peak_kb, cpu_seconds=None):
         self.argv = argv
         self.cwd = cwd
         self.seconds = seconds
         self.returncode = returncode
         self.output = output
         self.peak_kb = peak_kb
+        # User + system CPU of the command and what it waited for (not of the
+        # processes serving it, such as sshd).
+        self.cpu_seconds = cpu_seconds
 
     @property
     def ok(self):
@@ -29,11 +33,34 @@ def _gnu_time_works():
         return False
     with tempfile.NamedTemporaryFile("r") as out:
         proc = subprocess.run(
-            [GNU_TIME, "-f", "%M", "-o", out.name, "true"],
+            [GNU_TIME, "-f", TIME_FORMAT, "-o", out.name, "true"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        return proc.returncode == 0 and out.read().strip().isdigit()
+        return proc.returncode == 0 and parse_time_output(out.read()) is not None
+
+
+# Peak RSS (kB), user and system CPU seconds.
+TIME_FORMAT = "%M %U %S"
+
+
+def parse_time_output(text):
+    """(peak kB, user + system CPU seconds) from GNU time's TIME_FORMAT line, which is
+    the last line (a "Command exited with non-zero status N" line may come first); None
+    when it is not there."""
+    lines = text.strip().splitlines()
+    fields = lines[-1].split() if lines else []
+    if len(fields) != 3:
+        return None
+    try:
+        return int(fields[0]), float(fields[1]) + float(fields[2])
+    except ValueError:
+        return None
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 _HAVE_GNU_TIME = None
@@ -60,13 +87,16 @@ def _vm_hwm_kb(pid):
 def run(argv, cwd=None, env=None, timeout=None):
     """Run ``argv`` to its end; output (stdout and stderr together) goes to a temp file
     so that a chatty command never blocks on a pipe. Peak RSS comes from GNU time's
-    ``%M`` when available, else from polling ``VmHWM`` in /proc while it runs."""
+    ``%M`` when available, else from polling ``VmHWM`` in /proc while it runs; CPU
+    (user + system) from GNU time's ``%U %S``, else from this process's children's
+    rusage (the bench runs one command at a time)."""
     with tempfile.TemporaryDirectory(prefix="pyinfra-bench-run-") as scratch:
         log_path = os.path.join(scratch, "output")
         rss_path = os.path.join(scratch, "rss")
         use_time = have_gnu_time()
-        full = [GNU_TIME, "-f", "%M", "-o", rss_path, *argv] if use_time else list(argv)
+        full = [GNU_TIME, "-f", TIME_FORMAT, "-o", rss_path, *argv] if use_time else list(argv)
         peak = None
+        cpu_before = _children_cpu()
         with open(log_path, "wb") as log:
             start = time.monotonic()
             proc = subprocess.Popen(
@@ -100,16 +130,17 @@ def run(argv, cwd=None, env=None, timeout=None):
                         proc.wait()
                 raise
             seconds = time.monotonic() - start
+        cpu = _children_cpu() - cpu_before
         with open(log_path, "rb") as handle:
             output = handle.read().decode("utf-8", errors="replace")
         if use_time:
             try:
                 with open(rss_path) as handle:
-                    # GNU time writes "Command exited with non-zero status N" first then.
-                    peak = int(handle.read().split()[-1])
-            except (OSError, ValueError, IndexError):
-                peak = None
-        return Result(list(argv), cwd, seconds, returncode, output, peak)
+                    parsed = parse_time_output(handle.read())
+            except OSError:
+                parsed = None
+            peak, cpu = parsed if parsed else (None, cpu)
+        return Result(list(argv), cwd, seconds, returncode, output, peak, cpu)
 
 
 def pyinfra_command():

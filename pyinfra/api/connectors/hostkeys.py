@@ -35,20 +35,56 @@ def lookup_name(hostname: str, port: int) -> str:
 
 class KnownHosts:
     """One known_hosts file, read once and shared by every connection of the process
-    (re-read when something else changed it)."""
+    (re-read when something else changed it). Indexed by host name: paramiko's HostKeys
+    scans every entry for each lookup (and for each line it loads), which costs
+    seconds of CPU from a few thousand hosts on."""
 
     _files: dict[str, KnownHosts] = {}
 
     def __init__(self, path: str):
         self.path = path
-        self.keys = paramiko.HostKeys()
+        # name -> [(line number, key)]; hashed names (|1|salt|hash) are matched by trying
+        # each, as they can only be.
+        self._plain: dict[str, list[tuple[int, paramiko.PKey]]] = {}
+        self._hashed: list[tuple[str, int, paramiko.PKey]] = []
+        self._lines = 0
         self.mtime = None
         if os.path.exists(path):
             try:
-                self.keys.load(path)
+                self._load()
             except Exception as error:  # a corrupt line: say which file
                 raise ConnectError(f"cannot read known_hosts file {path}: {error}") from None
             self.mtime = os.path.getmtime(path)
+
+    def _load(self) -> None:
+        with open(self.path) as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.strip()
+                self._lines = number
+                if not line or line.startswith("#"):
+                    continue
+                try:
+                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
+                except paramiko.SSHException:  # a key type paramiko does not know
+                    continue
+                if entry is not None and entry.key is not None:
+                    self._index(entry.hostnames, number, entry.key)
+
+    def _index(self, names, number: int, key) -> None:
+        for name in names:
+            if name.startswith("|1|"):
+                self._hashed.append((name, number, key))
+            else:
+                self._plain.setdefault(name, []).append((number, key))
+
+    def lookup(self, hostname: str) -> dict:
+        """Key type -> key remembered for `hostname`; the first line wins for a type."""
+        found = list(self._plain.get(hostname, ()))
+        found += [(number, key) for name, number, key in self._hashed if _names_match(name, hostname)]
+        keys: dict = {}
+        for _, key in sorted(found, key=lambda item: item[0]):
+            keys.setdefault(key.get_name(), key)
+        return keys
 
     @classmethod
     def get(cls, path: str) -> KnownHosts:
@@ -63,7 +99,8 @@ class KnownHosts:
         with open(self.path, "a") as handle:
             handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
         self.mtime = os.path.getmtime(self.path)
-        self.keys.add(hostname, key.get_name(), key)
+        self._lines += 1
+        self._index([hostname], self._lines, key)
 
 
 class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
@@ -79,7 +116,7 @@ class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
             files = [KnownHosts.get(path) for path in endpoint.known_hosts + endpoint.global_known_hosts]
             remembered = {}
             for known in files:
-                for name, value in (known.keys.lookup(lookup) or {}).items():
+                for name, value in known.lookup(lookup).items():
                     remembered.setdefault(name, value)
             if not remembered:
                 if endpoint.strict == "yes":

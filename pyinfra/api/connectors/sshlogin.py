@@ -19,6 +19,24 @@ from pyinfra.api.exceptions import ConnectError
 logger = logging.getLogger("pyinfra")
 
 
+class Transport(paramiko.Transport):
+    """paramiko's transport, cheaper per host when a thousand are open at once."""
+
+    # paramiko wakes each connection's reader every 0.1 s to see whether it should stop,
+    # send a keepalive or rekey: at 1,000 hosts, 10,000 timer wake-ups a second (300,000
+    # in a 26 s run, a tenth of its CPU). Closing wakes the reader anyway (gevent
+    # cancels the wait; an OS thread leaves within the interval); keepalives (every 30 s
+    # by default) and rekeying are not due to the tenth of a second.
+    _active_check_timeout = 1.0
+
+    # AES-GCM first where this paramiko has it (OpenSSH has since 6.2; any cipher both
+    # ends know is still taken): its integrity check is part of the cipher, in C, where
+    # paramiko checks an HMAC byte by byte in Python for the others, on every packet.
+    _preferred_ciphers = tuple(
+        sorted(paramiko.Transport._preferred_ciphers, key=lambda name: "-gcm@" not in name)
+    )
+
+
 @dataclass
 class Secrets:
     password: str | None = None  # the target's login password (not the hops')
@@ -35,6 +53,7 @@ def _connect_kwargs(endpoint: Endpoint, secrets: Secrets, timeout: float, is_tar
         "auth_timeout": timeout,
         "allow_agent": True,
         "look_for_keys": not endpoint.identities_only,
+        "transport_factory": Transport,
     }
     keys = [path for path in endpoint.key_files if os.path.isfile(path)]
     if keys:
