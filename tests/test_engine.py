@@ -382,3 +382,18 @@ def test_no_wait_chain_stops_at_the_failed_operation(monkeypatch):
     assert [op.status for op in ops] == ["success", "error", None]
     assert ran(state) == [("h0", "a"), ("h0", "b")]
     assert state.results[state.inventory.get_host("h0")].failed
+
+
+def test_arguments_are_checked_for_each_shape_of_call(fake_ssh):
+    """The signature check runs once per shape of call (positional count, keyword
+    names), not once per host: a new shape is still checked."""
+    from pyinfra.api.exceptions import OperationTypeError
+
+    state = make_state(("h0", "h1"))
+    connect_all(state)
+    add_op(state, server.shell, "fine")
+    add_op(state, server.shell, "fine again")
+    with pytest.raises(OperationTypeError, match="colour"):
+        add_op(state, server.shell, "not fine", colour="red")
+    with pytest.raises(OperationTypeError):
+        add_op(state, server.shell)

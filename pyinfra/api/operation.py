@@ -102,6 +102,7 @@ def operation(func: Callable) -> Callable:
     # pyinfra's own operations never call operations, so they can be built beside the
     # deploy; one of the user's own may, and is built in place, its calls in order.
     deferrable = func.__module__.startswith("pyinfra.modules.")
+    fitting: set[tuple] = set()  # argument shapes the signature accepts
 
     @functools.wraps(func)
     def decorated(*args: Any, **kwargs: Any) -> HostOperation:
@@ -126,10 +127,15 @@ def operation(func: Callable) -> Callable:
             args = args[1:]
 
         global_kwargs = pop_global_kwargs(state, kwargs)
-        try:
-            op_signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise located(OperationTypeError(f"{where}{full_name}(): {error}")) from None
+        # Whether the arguments fit depends only on how many are positional and the
+        # keywords' names: checked once per shape, not per host (binding is costly).
+        shape = (len(args), tuple(kwargs))
+        if shape not in fitting:
+            try:
+                op_signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise located(OperationTypeError(f"{where}{full_name}(): {error}")) from None
+            fitting.add(shape)
 
         # One operation per place in the deploy (the whole call stack), whatever its
         # arguments: hosts passing their own values (an f-string with host.name) still
