@@ -25,7 +25,16 @@ from typing import Callable
 from pyinfra.api.command import FileUploadCommand, RunAs, StringCommand
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
-from pyinfra.api.runner import is_login, made_now, read_behind, run_group, run_host_operation
+from pyinfra.api.runner import (
+    failed_finally,
+    is_login,
+    made_now,
+    read_behind,
+    run_group,
+    run_host_operation,
+    succeeded,
+    take_read,
+)
 from pyinfra.api.state import Events, HostOperation, OperationMeta, State
 
 logger = logging.getLogger("pyinfra")
@@ -99,10 +108,7 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         except ConnectError as error:
             return lost(state, host, chain, events, str(error))
         if read_next is not None:
-            read = results.pop() if len(results) == len(groups[0]) else None
-            fresh = read_next(read)
-            last.feeds.fresh.update(fresh)
-            logger.debug("[%s] %d fact(s) of the next operation read with these", host.name, len(fresh))
+            take_read(host, last, results, groups[0], read_next)
     position = 0
     for number, (meta, op) in enumerate(chain):
         count = len(op.commands)
@@ -110,11 +116,7 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         position += count
         failed = [result for result in op.results if not result.ok]
         if not failed and len(op.results) == count:
-            op.status = "success"
-            outcome = state.results[host]
-            outcome.ops_done += 1
-            outcome.ops_changed += 1 if op.changed else 0
-            events.host_operation_done(host, meta, op)
+            succeeded(state, host, meta, op, events)
             continue
         for _, later in chain[number + 1 :]:
             later.status = None  # the shell skipped them: never started
@@ -125,14 +127,7 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         if state.interrupted:
             op.status = "interrupted"
             return False
-        if op.global_kwargs["ignore_errors"]:  # the last of its chain
-            op.status = "ignored"
-            events.host_operation_done(host, meta, op)
-            return True
-        op.status = "error"
-        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
-        events.host_operation_done(host, meta, op)
-        return False
+        return failed_finally(state, host, meta, op, events)  # ignore_errors: the chain's last
     return True
 
 

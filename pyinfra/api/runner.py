@@ -163,22 +163,41 @@ def run_host_operation(
             gevent.sleep(max(0.0, float(kwargs.get("retry_delay") or 0)))
             continue
         op.error = error if op.attempts == 1 else f"failed after {op.attempts} attempts: {error}"
-        if kwargs["ignore_errors"]:
-            op.status = "ignored"
-            events.host_operation_done(host, meta, op)
-            return True
-        op.status = "error"
-        state.fail_host(host, f"{op.name or meta.name}: {op.error}")
-        events.host_operation_done(host, meta, op)
-        return False
+        return failed_finally(state, host, meta, op, events)
     if state.interrupted and op.status is None:  # nothing to run, but nothing starts now
         return False
+    succeeded(state, host, meta, op, events)
+    return True
+
+
+def succeeded(state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events) -> None:
     op.status = "success"
     result = state.results[host]
     result.ops_done += 1
     result.ops_changed += 1 if op.changed else 0
     events.host_operation_done(host, meta, op)
-    return True
+
+
+def failed_finally(state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events) -> bool:
+    """An operation failed for good (its `error` set): ignored with ignore_errors (True:
+    the host goes on), else its host fails (False)."""
+    if op.global_kwargs["ignore_errors"]:
+        op.status = "ignored"
+        events.host_operation_done(host, meta, op)
+        return True
+    op.status = "error"
+    state.fail_host(host, f"{op.name or meta.name}: {op.error}")
+    events.host_operation_done(host, meta, op)
+    return False
+
+
+def take_read(host: Host, op: HostOperation, results: list, group: list, read_next) -> None:
+    """Cache the facts of the dependent operation `op` feeds, read behind the last
+    command of `group` (read_behind), and drop that read from `results`."""
+    read = results.pop() if len(results) == len(group) else None
+    fresh = read_next(read)
+    op.feeds.fresh.update(fresh)
+    logger.debug("[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh))
 
 
 def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list], read_next):
@@ -200,14 +219,7 @@ def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list],
                 return "interrupted", None
             return "lost", str(error)
         if read_next is not None and group is groups[-1]:
-            # The facts of the dependent operation coming next, read behind our own
-            # commands when they all ran.
-            read = results.pop() if len(results) == len(group) else None
-            fresh = read_next(read)
-            op.feeds.fresh.update(fresh)
-            logger.debug(
-                "[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh)
-            )
+            take_read(host, op, results, group, read_next)
         op.results.extend(results)
         failed = [result for result in results if not result.ok]
         if failed and state.interrupted:  # stopped by the interrupt, or about to be
