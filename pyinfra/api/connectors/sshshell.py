@@ -26,6 +26,7 @@ from pyinfra.api.connectors.base import (
     decode_exact,
     parse_pid_line,
 )
+from pyinfra.api.connectors.sshstream import LineReader, use_green_pipes
 
 
 class ShellDied(Exception):
@@ -93,7 +94,7 @@ def start_process(channel, identity, command: str, password: str | None, pty: bo
         channel.get_pty(term="dumb", width=0, height=0)
         started = f"sh -c {quote(f'{RAW_TTY}; exec {started}')}"
     channel.exec_command(started)
-    stdout, stderr = channel.makefile("rb"), channel.makefile_stderr("rb")
+    stdout, stderr = LineReader(channel.recv), LineReader(channel.recv_stderr)
     stream = stdout if pty else stderr
     errors = OutputLines()
     asked = 0
@@ -146,6 +147,7 @@ class RemoteShell:
 
     def __init__(self, channel, identity, sudo_password: str | None = None, timeout: float = 10, pty=False):
         self.channel = channel
+        use_green_pipes(channel)
         self.token = uuid.uuid4().hex
         self.count = 0
         self.alive = True
@@ -157,8 +159,8 @@ class RemoteShell:
         self._identity = None
         if sudo_password is None and not pty:
             self._identity = identity
-            self.stdout = channel.makefile("rb")
-            self.stderr = channel.makefile_stderr("rb")
+            self.stdout = LineReader(channel.recv)
+            self.stderr = LineReader(channel.recv_stderr)
             return
         # On a terminal sh would be interactive (prompts, job control): a pipe feeds it.
         command = "cat | sh" if pty else "exec sh"

@@ -1,0 +1,150 @@
+"""The shell's stream reading (connectors/sshstream.py): lines as paramiko's file
+objects give them, and the gevent pipe a patched process feeds channels into."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import gevent
+import pytest
+from paramiko.buffered_pipe import PipeTimeout
+
+from pyinfra.api.connectors.sshstream import GreenPipe, LineReader
+
+
+def chunks_of(*chunks):
+    """A recv function handing out `chunks`, then b"" (the end) for ever; it records
+    the sizes asked for."""
+    pending = list(chunks)
+    asked = []
+
+    def recv(size):
+        asked.append(size)
+        return pending.pop(0) if pending else b""
+
+    recv.asked = asked
+    return recv
+
+
+def test_lines_keep_their_newline_across_chunks_and_the_end_may_lack_one():
+    reader = LineReader(chunks_of(b"one\ntw", b"o\n", b"", b"three"))
+    assert reader.readline(100) == b"one\n"
+    assert reader.readline(100) == b"two\n"
+    # An empty chunk is the end of the stream: nothing after it is read.
+    assert reader.readline(100) == b""
+    assert reader.readline(100) == b""
+
+
+def test_a_line_longer_than_the_limit_comes_in_pieces():
+    reader = LineReader(chunks_of(b"abcdefgh", b"ij\nk\n"))
+    assert reader.readline(4) == b"abcd"
+    assert reader.readline(4) == b"efgh"
+    assert reader.readline(4) == b"ij\n"
+    assert reader.readline(4) == b"k\n"
+    assert reader.readline(4) == b""
+
+
+def test_a_newline_beyond_the_limit_is_not_taken():
+    reader = LineReader(chunks_of(b"abcdef\n"))
+    assert reader.readline(3) == b"abc"
+    assert reader.readline(3) == b"def"
+    assert reader.readline(3) == b"\n"
+
+
+def test_the_unterminated_rest_is_returned_at_the_end():
+    reader = LineReader(chunks_of(b"x\nrest"))
+    assert reader.readline(100) == b"x\n"
+    assert reader.readline(100) == b"rest"
+    assert reader.readline(100) == b""
+
+
+def test_read_takes_up_to_size_and_stops_at_the_end():
+    reader = LineReader(chunks_of(b"line\nmo", b"re"))
+    assert reader.readline(100) == b"line\n"
+    assert reader.read(3) == b"mor"
+    assert reader.read(100) == b"e"
+    assert reader.read(100) == b""
+
+
+def test_one_recv_serves_many_lines():
+    recv = chunks_of(b"".join(b"%d\n" % n for n in range(1000)))
+    reader = LineReader(recv)
+    assert [reader.readline(100) for _ in range(1000)] == [b"%d\n" % n for n in range(1000)]
+    assert len(recv.asked) == 1
+
+
+def test_green_pipe_hands_what_was_fed_to_a_waiting_reader():
+    pipe = GreenPipe()
+    reader = gevent.spawn(pipe.read, 100)
+    gevent.sleep(0)
+    assert not reader.ready()
+    pipe.feed(b"abc")
+    pipe.feed(b"def")
+    assert reader.get(timeout=1) == b"abcdef"
+    pipe.feed(b"0123456789")
+    assert pipe.read(4) == b"0123"
+    assert len(pipe) == 6 and pipe.read_ready()
+    assert pipe.empty() == b"456789"
+    assert not pipe.read_ready()
+
+
+def test_green_pipe_ends_readers_when_closed_and_times_out():
+    pipe = GreenPipe()
+    with pytest.raises(PipeTimeout):
+        pipe.read(10, timeout=0.05)
+    reader = gevent.spawn(pipe.read, 10)
+    gevent.sleep(0)
+    pipe.feed(b"last")
+    pipe.close()
+    assert reader.get(timeout=1) == b"last"
+    # Closed and drained: the end of the stream, at once.
+    assert pipe.read(10, timeout=5) == b""
+
+
+def test_green_pipe_sets_and_clears_an_event_as_paramiko_s_does():
+    pipe = GreenPipe()
+    event = gevent.event.Event()
+    event.set()
+    pipe.set_event(event)
+    assert not event.is_set()
+    pipe.feed(b"x")
+    assert event.is_set()
+    assert pipe.read(10) == b"x"
+    assert not event.is_set()
+    pipe.close()
+    assert event.is_set()
+
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from gevent import monkey
+    if sys.argv[4] == "patched":
+        monkey.patch_all()
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connectors import make_connector
+
+    port, key, known_hosts = sys.argv[1:4]
+    data = {"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}
+    state = State(Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
+    connector = make_connector(state.inventory.get_host("127.0.0.2"), state.config)
+    connector.connect()
+    result = connector.run_shell_command("seq 1 20000; printf 'no newline'; seq 1 3 >&2")
+    shell = next(iter(connector._shells.values()))
+    print(json.dumps([type(shell.channel.in_buffer).__name__, result.exit_code, len(result.stdout),
+                      result.stdout[0], result.stdout[-1], list(result.stderr)]))
+    connector.close()
+""")
+
+
+@pytest.mark.parametrize("mode, pipe", [("patched", "GreenPipe"), ("unpatched", "BufferedPipe")])
+def test_a_shell_reads_long_output_with_the_pipe_its_process_can_use(sshd, tmp_path, mode, pipe):
+    # Patched (the CLI): the gevent pipe. Unpatched (the API from threads): paramiko's.
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts"), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [pipe, 0, 20001, "1", "no newline", ["1", "2", "3"]]
