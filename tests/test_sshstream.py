@@ -140,8 +140,9 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("mode, pipe", [("patched", "GreenPipe"), ("unpatched", "BufferedPipe")])
 def test_a_shell_reads_long_output_with_the_pipe_its_process_can_use(sshd, tmp_path, mode, pipe):
     # Patched (the CLI): the gevent pipe. Unpatched (the API from threads): paramiko's.
+    arguments = [str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts"), mode]
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts"), mode],
+        [sys.executable, "-c", SCRIPT, *arguments],
         capture_output=True,
         text=True,
         timeout=120,
