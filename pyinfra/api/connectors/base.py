@@ -8,7 +8,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import IO, Callable
+from typing import IO, Callable, NamedTuple
 
 import gevent
 
@@ -54,7 +54,15 @@ def parse_pid_line(raw: bytes) -> int | None:
 KILL_GRACE = 2
 
 
-def kill_tree_script(pid: int, grace: float = KILL_GRACE) -> str:
+class ShellStep(NamedTuple):
+    """What Ctrl-C stops in a long-lived shell (the SSH connector's): the children of
+    the shell, whichever step they are; a step that starts later is stopped in turn."""
+
+    shell: int  # the shell's pid
+    step: int
+
+
+def kill_tree_script(pid: int, grace: float = KILL_GRACE, keep_root: bool = False) -> str:
     """Shell code that stops process `pid` and all its descendants, whatever process
     group they made (`timeout` makes its own), but nothing an earlier command left
     running or that detached itself on purpose. Run as the command's user (sudo/su). The tree gets TERM
@@ -62,15 +70,30 @@ def kill_tree_script(pid: int, grace: float = KILL_GRACE) -> str:
     gets KILL. It is not frozen (STOP) first: sudo stops itself when its command stops,
     and would then never end.
 
+    With `keep_root`, `pid` itself is spared (a shell whose children are the commands).
+
     Parents are read from /proc with shell builtins only. Without /proc, `pid` and its
-    children (pkill -P) are what can be stopped."""
+    children (pkill -P) are what can be stopped; with `keep_root`, its children and
+    theirs."""
     ticks = max(1, round(grace * 10))
+    seconds = max(1, round(grace))
+    if keep_root:
+        without_proc = f"""  for c in $(pgrep -P $p 2>/dev/null); do
+    pkill -TERM -P $c 2>/dev/null; kill -TERM $c 2>/dev/null
+  done
+  sleep {seconds}
+  for c in $(pgrep -P $p 2>/dev/null); do
+    pkill -KILL -P $c 2>/dev/null; kill -KILL $c 2>/dev/null
+  done"""
+    else:
+        without_proc = f"""  pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null || exit 0
+  sleep {seconds}
+  pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null"""
     return f"""p={int(pid)}
+keep={int(pid) if keep_root else 0}
 [ "$p" -gt 1 ] 2>/dev/null || exit 0
 if ! [ -r /proc/$p/stat ]; then
-  pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null || exit 0
-  sleep {max(1, round(grace))}
-  pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null
+{without_proc}
   exit 0
 fi
 tree=" $p "
@@ -91,6 +114,7 @@ grow() {{
   done
   alive=
   for pair in $pairs; do
+    [ "${{pair%:*}}" = "$keep" ] && continue
     case $tree in *" ${{pair%:*}} "*) alive="$alive ${{pair%:*}}" ;; esac
   done
 }}
@@ -269,30 +293,32 @@ class Connector(ABC):
         kills = []
         while True:
             running = self.running()
-            for identity, pid in running:
+            for identity, target in running:
                 # A command whose pid has not arrived yet is waited for; one that
                 # starts after a kill (the next in a batch) is stopped in turn.
-                if pid is not None and pid > 1 and (identity, pid) not in killed:
-                    killed.add((identity, pid))
-                    kills.append(gevent.spawn(self._stop_quietly, identity, pid))
+                pid = target.shell if isinstance(target, ShellStep) else target
+                if pid is not None and pid > 1 and (identity, target) not in killed:
+                    killed.add((identity, target))
+                    kills.append(gevent.spawn(self._stop_quietly, identity, target))
             if not running or time.monotonic() >= deadline:
                 break
             gevent.sleep(0.05)
         gevent.joinall(kills, timeout=max(0.0, deadline - time.monotonic()))
 
-    def running(self) -> list[tuple[tuple, int | None]]:
-        """(identity, pid) of the commands in flight; pid None until reported.
-        identity is (sudo, sudo_user, su_user)."""
+    def running(self) -> list[tuple[tuple, int | ShellStep | None]]:
+        """(identity, target) of the commands in flight: a pid, None until reported, or
+        a ShellStep. identity is (sudo, sudo_user, su_user)."""
         return []
 
-    def stop_tree(self, identity: tuple, pid: int) -> None:
-        """Stop process `pid` and its descendants (kill_tree_script) as `identity`."""
+    def stop_tree(self, identity: tuple, target: int | ShellStep) -> None:
+        """Stop process `target` and its descendants (kill_tree_script), or a shell's
+        children, as `identity`."""
 
-    def _stop_quietly(self, identity: tuple, pid: int) -> None:
+    def _stop_quietly(self, identity: tuple, target) -> None:
         try:
-            self.stop_tree(identity, pid)
+            self.stop_tree(identity, target)
         except Exception as error:  # the connection may be going away as well
-            logger.debug("[%s] stopping process %s: %s", self.host.name, pid, error)
+            logger.debug("[%s] stopping process %s: %s", self.host.name, target, error)
 
     def output_callback(self) -> OutputCallback | None:
         if self.on_output is None or self.quiet:

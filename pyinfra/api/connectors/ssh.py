@@ -13,7 +13,7 @@ import gevent
 import paramiko
 
 from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
-from pyinfra.api.connectors.base import CommandResult, Connector, kill_tree_script
+from pyinfra.api.connectors.base import CommandResult, Connector, ShellStep, kill_tree_script
 from pyinfra.api.connectors.sshdial import Dial
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
@@ -174,15 +174,23 @@ class SSHConnector(ShellRunner, ChannelRunner, Connector):
         if self.interrupted:
             raise ConnectError(f"{self.host.name}: interrupted")
 
-    def running(self) -> list[tuple[tuple, int | None]]:
-        shells = [(key[:3], shell.pid) for key, shell in self._shells.items() if shell.busy]
+    def running(self) -> list[tuple[tuple, int | ShellStep | None]]:
+        shells = [
+            (key[:3], ShellStep(shell.pid, shell.step) if shell.pid else None)
+            for key, shell in self._shells.items()
+            if shell.busy
+        ]
         return shells + [(identity, pid) for identity, pid in self._channels]
 
-    def stop_tree(self, identity: tuple, pid: int) -> None:
+    def stop_tree(self, identity: tuple, target: int | ShellStep) -> None:
         """Over a channel of its own, as the command's user (sudo's password on stdin,
         through a PTY where sudo wants one)."""
         run_as = RunAs(*identity)
-        self._run_in_channel(kill_tree_script(pid), run_as, None, pty=self._key(run_as)[3], track=False)
+        if isinstance(target, ShellStep):
+            script = kill_tree_script(target.shell, keep_root=True)
+        else:
+            script = kill_tree_script(target)
+        self._run_in_channel(script, run_as, None, pty=self._key(run_as)[3], track=False)
 
     def wait(self, work, timeout: float | None) -> bool:
         """Wait for `work` (a greenlet) to end; False when `timeout` passed first. Every

@@ -25,6 +25,7 @@ from pyinfra.api.connectors.base import (
     decode,
     decode_exact,
     parse_pid_line,
+    reporting_pid,
 )
 from pyinfra.api.connectors.sshstream import LineReader, use_green_pipes
 
@@ -153,8 +154,12 @@ class RemoteShell:
         self.alive = True
         self.pty = pty
         self.lock = threading.Lock()
-        # The pid the step in flight reported (PID_MARKER line on stderr), if any.
+        # The shell's pid, as it reports it (a PID_MARKER line) with its first steps;
+        # what runs a step is its child (Ctrl-C: base.ShellStep).
         self.pid: int | None = None
+        self._pid_asked = False
+        # The number of the step whose output is being read.
+        self.step = 0
         # Started with the first steps written into its exec request (run_many).
         self._identity = None
         if sudo_password is None and not pty:
@@ -176,6 +181,9 @@ class RemoteShell:
         with self.lock:
             markers = []
             parts = ["__pyinfra_go=1"]
+            if not self._pid_asked:
+                self._pid_asked = True
+                parts.insert(0, reporting_pid(":"))
             for script, _, _ in steps:
                 self.count += 1
                 marker = f"__pyinfra_{self.token}_{self.count}__"
@@ -191,13 +199,12 @@ class RemoteShell:
             self._send("\n".join(parts) + "\n", steps[0][1])
             results: list[CommandResult] = []
             for (_, label, timeout), marker in zip(steps, markers):
+                self.step += 1
                 try:
                     result = self._collect(marker, label, timeout, on_output, wait)
                 except ShellDied as died:
                     died.earlier = results
                     raise
-                finally:
-                    self.pid = None
                 if result is None:  # skipped: read only to keep the stream in step
                     continue
                 results.append(result)
@@ -279,8 +286,8 @@ class RemoteShell:
                     self._emit(carry, kept, name, on_output)
                 return
             data, carry = carry + chunk, b""
-            # The step's command reports its pid first: on stderr, or on the one
-            # stream a PTY makes of both.
+            # The shell reports its pid before its first step: on stderr, or on the
+            # one stream a PTY makes of both.
             pid = parse_pid_line(data)
             if pid is not None:
                 self.pid = pid

@@ -8,7 +8,7 @@ import logging
 import paramiko
 
 from pyinfra.api.command import FileUploadCommand, RunAs, wrap_command
-from pyinfra.api.connectors.base import CommandResult, reporting_pid
+from pyinfra.api.connectors.base import CommandResult
 from pyinfra.api.connectors.sshshell import RemoteShell, ShellDied
 from pyinfra.api.connectors.sshupload import NO_BASE64, SHELL_UPLOAD_MAX, shell_upload_step
 from pyinfra.api.exceptions import ConnectError
@@ -65,7 +65,8 @@ class ShellRunner:
     @staticmethod
     def _command_step(command: str, run_as: RunAs) -> Step:
         # The shell runs as run_as's user already: only its env and timeout are added.
-        script = wrap_command(reporting_pid(command), run_as.as_login())
+        # It told its own pid: what runs the step is its child (base.ShellStep).
+        script = wrap_command(command, run_as.as_login())
         return script + " </dev/null", command, run_as.timeout
 
     def _shell(self, key: tuple) -> RemoteShell:
