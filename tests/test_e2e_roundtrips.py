@@ -4,6 +4,8 @@ sshd: how many times a host is written to and answered, counted from `--debug` (
 operations in chains while keeping each one's results, the stop at the first failure
 and the dependent-operations guarantee."""
 
+import json
+
 import pytest
 
 try:
@@ -63,9 +65,9 @@ def check_trees(base):
         # Waiting for every host at each operation: the facts, then one round trip per
         # operation that changes (the line's facts ride behind the file's commands).
         ((), 1 + 7, 1 + 1),
-        # --no-wait: the facts, then the four steps up to the file with the line's facts
-        # behind them, then the line (made again from those) with the last two.
-        (("--no-wait",), 3, 2),
+        # --no-wait: the facts, then all seven steps; the line, which depends on the
+        # file made just before it, checks on the host whether it is there.
+        (("--no-wait",), 2, 2),
     ],
     ids=["wait", "no-wait"],
 )
@@ -185,3 +187,99 @@ def test_a_host_that_cannot_connect_leaves_no_trace_in_the_plan(pyinfra, deploy_
     assert "variant" not in result.output, result.output
     assert f"Files/Directory ({tmp_path}/127.0.0.2): 1 changed" in result.output, result.output
     assert "to run the failed hosts again: --limit 127.0.0.5" in result.output
+
+
+def put_then_lines(deploy_dir, base, conf, lines):
+    """An upload of `conf`, then files.line for each of `lines` (its arguments)."""
+    calls = "\n".join(f"files.line(conf, {line})" for line in lines)
+    return deploy_dir(
+        {
+            "inventory.py": f"HOSTS = {list(HOSTS)!r}\n",
+            "group_data/all.py": f"base = '{base}'\n",
+            "files/app.conf": conf,
+            "deploy.py": f"""
+from pyinfra.modules import files
+conf = '{{{{ host.data.base }}}}/{{{{ host.name }}}}/app.conf'
+files.directory('{{{{ host.data.base }}}}/{{{{ host.name }}}}')
+files.put('files/app.conf', conf)
+{calls}
+""",
+        }
+    )
+
+
+def test_no_wait_line_after_a_change_is_decided_on_the_host(pyinfra, deploy_dir, tmp_path):
+    """After the upload, one line is in the file already (case aside, with flags='i'),
+    one is not: in the same round trip, the first is left alone and reported unchanged,
+    the second is added and reported changed. Every run, as the upload puts the file
+    back each time."""
+    base = tmp_path / "hosts"
+    root = put_then_lines(deploy_dir, base, "listen 80\nMode=fast\n", ["'mode=fast', flags='i'", "'extra=1'"])
+    for run in range(2):
+        result = pyinfra("inventory.py", "deploy.py", "--no-wait", "--debug", cwd=root, env=SHELL)
+        assert result.returncode == 0, result.output
+        for name in HOSTS:
+            content = (base / name / "app.conf").read_text()
+            assert content == "listen 80\nMode=fast\nextra=1\n", (run, result.output)
+            # Facts, then every operation: the lines did not wait for a fact read.
+            assert round_trips(result.output, name) == 2, (run, result.output)
+        # The last line naming each: the results (the plan above says "decided when it runs").
+        outcome = {
+            text: [line for line in result.output.splitlines() if "Files/Line" in line and text in line][-1]
+            for text in ("mode=fast", "extra=1")
+        }
+        assert outcome["mode=fast"].endswith(": 2 no change"), result.output
+        assert outcome["extra=1"].endswith(": 2 changed"), result.output
+        assert "__pyinfra_unchanged" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_no_wait_line_decided_on_the_host_reports_as_json(pyinfra, deploy_dir, tmp_path):
+    base = tmp_path / "hosts"
+    root = put_then_lines(deploy_dir, base, "listen 80\n", ["'listen 80'", "'extra=1'"])
+    result = pyinfra("inventory.py", "deploy.py", "--no-wait", "--json", cwd=root, env=SHELL)
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    for name in HOSTS:
+        lines = [op for op in report["hosts"][name]["operations"] if op["name"].startswith("Files/Line")]
+        assert [(op["changed"], op["success"], op["stdout"]) for op in lines] == [
+            (False, True, []),
+            (True, True, []),
+        ], report
+    lines = [op for op in report["operations"] if op["name"].startswith("Files/Line")]
+    assert [sorted(op["changed_hosts"]) for op in lines] == [[], list(HOSTS)], report
+
+
+def test_no_wait_line_decided_on_the_host_fails_on_a_file_it_cannot_read(pyinfra_as, deploy_dir, public_dir):
+    """A file grep cannot read is a failure with grep's words, not a line appended
+    (this one could be written to)."""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            files.file('{public_dir}/sealed', mode='200')
+            files.line('{public_dir}/sealed', 'extra=1')
+            """,
+        }
+    )
+    result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", "--no-wait", cwd=root, env=SHELL)
+    assert result.returncode == 1, result.output
+    assert "Permission denied" in result.output, result.output
+    assert "Failed: Files/Line" in result.output, result.output
+    assert (public_dir / "sealed").stat().st_size == 0
+
+
+def test_no_wait_with_diff_plans_the_dependent_line_to_show_it(pyinfra, deploy_dir, tmp_path):
+    """--diff shows what each change does before it runs: the line is then planned
+    from the file the upload left (one more round trip), not decided on the host."""
+    base = tmp_path / "hosts"
+    root = put_then_lines(deploy_dir, base, "listen 80\n", ["'extra=1'"])
+    result = pyinfra("inventory.py", "deploy.py", "--no-wait", "--diff", "--debug", cwd=root, env=SHELL)
+    assert result.returncode == 0, result.output
+    assert "planned now (it depends on an earlier change):" in result.output, result.output
+    assert "+extra=1" in result.output, result.output
+    for name in HOSTS:
+        assert (base / name / "app.conf").read_text() == "listen 80\nextra=1\n"
+        # Facts, then the directory and the upload with the line's facts behind them,
+        # the file's content for the diff, then the line.
+        assert round_trips(result.output, name) == 4, result.output

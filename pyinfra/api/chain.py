@@ -7,10 +7,14 @@ user, with the same environment and timeout, and all go to the remote shell. The
 stops at the first command that fails, so each operation still gets its own results,
 and a failure stops the host where it stands, as one operation at a time would.
 
+An operation that depends on an earlier change (api/dependencies.py) must act on the
+state the chain leaves. One whose commands can decide on the host (HostOperation.decide:
+`files.line` adding a line checks for it there) joins the chain with those; they print
+UNCHANGED when there was nothing to do, and the operation reports no change.
+
 A chain ends:
-- before an operation that depends on an earlier change (api/dependencies.py): its
-  facts are read behind the chain's commands, it is made again from them and heads the
-  next chain, so it acts on the state the chain left;
+- before any other operation that depends on an earlier change: its facts are read
+  behind the chain's commands, it is made again from them and heads the next chain;
 - before a Python callback, an operation with `retries` or `run_once`, or one whose
   facts could not be read (error ignored): those run alone, as they would without
   chains;
@@ -22,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from pyinfra.api.command import FileUploadCommand, RunAs, StringCommand
+from pyinfra.api.command import UNCHANGED, FileUploadCommand, RunAs, StringCommand
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
 from pyinfra.api.runner import (
@@ -55,8 +59,16 @@ def run_host(state: State, host: Host, events: Events, stop: Callable[[], bool])
             return
         chain = [(meta, op)]
         if chainable(op):
-            while index + len(chain) < len(ops) and joins(chain, ops[index + len(chain)][1]):
-                chain.append(ops[index + len(chain)])
+            while index + len(chain) < len(ops):
+                following = ops[index + len(chain)]
+                decided = None
+                if following[1].dependent and not events.shows_plans and following[1].decide:
+                    decided = following[1].decide()
+                if not joins(chain, following[1], decided):
+                    break
+                if decided is not None:
+                    take_decided(host, following[1], decided)
+                chain.append(following)
         index += len(chain)
         if len(chain) == 1:
             done = run_host_operation(state, host, meta, op, events, made=True)
@@ -66,26 +78,35 @@ def run_host(state: State, host: Host, events: Events, stop: Callable[[], bool])
             return
 
 
-def chainable(op: HostOperation) -> bool:
-    """Its commands can go to the shell with others' (it may have none)."""
+def chainable(op: HostOperation, commands: list | None = None) -> bool:
+    """Its commands (or `commands`) can go to the shell with others' (it may have none)."""
     kwargs = op.global_kwargs
     if op.error is not None or kwargs.get("retries") or kwargs.get("run_once"):
         return False
-    commands = op.commands
+    commands = op.commands if commands is None else commands
     if not all(isinstance(command, (StringCommand, FileUploadCommand)) for command in commands):
         return False
     return len({is_login(command) for command in commands}) <= 1
 
 
-def joins(chain: list[Link], op: HostOperation) -> bool:
-    """`op` can run in the same round trip as the chain, right after it."""
+def joins(chain: list[Link], op: HostOperation, decided: list | None = None) -> bool:
+    """`op` can run in the same round trip as the chain, right after it: with its own
+    commands, or when it depends on an earlier change, with `decided` (commands
+    deciding on the host; None: it has none)."""
     head, last = chain[0][1], chain[-1][1]
-    if op.dependent or last.global_kwargs["ignore_errors"] or not chainable(op):
+    commands = op.commands if decided is None else decided
+    if (op.dependent and decided is None) or last.global_kwargs["ignore_errors"]:
         return False
-    if RunAs.of(op.global_kwargs) != RunAs.of(head.global_kwargs):
+    if not chainable(op, commands) or RunAs.of(op.global_kwargs) != RunAs.of(head.global_kwargs):
         return False
     logins = {is_login(command) for _, member in chain for command in member.commands}
-    return not op.commands or not logins or logins == {is_login(op.commands[0])}
+    return not commands or not logins or logins == {is_login(commands[0])}
+
+
+def take_decided(host: Host, op: HostOperation, decided: list) -> None:
+    """A dependent operation joins a chain with commands deciding on the host."""
+    op.commands, op.changes = decided, []
+    logger.debug("[%s] %d command(s) deciding on the host join the round trip", host.name, len(decided))
 
 
 def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bool:
@@ -116,6 +137,8 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         position += count
         failed = [result for result in op.results if not result.ok]
         if not failed and len(op.results) == count:
+            if op.decide is not None and op.dependent:
+                found_unchanged(op)
             succeeded(state, host, meta, op, events)
             continue
         for _, later in chain[number + 1 :]:
@@ -129,6 +152,15 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
             return False
         return failed_finally(state, host, meta, op, events)  # ignore_errors: the chain's last
     return True
+
+
+def found_unchanged(op: HostOperation) -> None:
+    """Take UNCHANGED out of the output of an operation's commands; when one printed
+    it, the operation found nothing to do on the host."""
+    for result in op.results:
+        if UNCHANGED in result.stdout:
+            result.stdout[:] = [line for line in result.stdout if line != UNCHANGED]
+            op.unchanged_on_host = True
 
 
 def lost(state: State, host: Host, chain: list[Link], events: Events, error: str) -> bool:

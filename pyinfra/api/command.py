@@ -127,6 +127,11 @@ class RunAs:
 LOGIN = RunAs()
 
 
+# What a command that decides on the host (HostOperation.decide) prints, alone on a
+# line of its stdout, when it found nothing to do. Unique to this process.
+UNCHANGED = f"__pyinfra_unchanged_{uuid.uuid4().hex}__"
+
+
 def wrap_command(command: str, run_as: RunAs = LOGIN, sudo_password: bool = False) -> str:
     """Wrap `command` so it runs under sh with the run-as's env, as its user, stopped on
     the host after its timeout (TERM, then KILL 5 s later).

@@ -206,11 +206,21 @@ def operation(func: Callable) -> Callable:
             # pyinfra's own operations only yield commands: made again, they read the
             # facts as they are then (api/dependencies.py).
             host_op.remake = lambda: remade(host_op)
+            on_host = getattr(func, "on_host", None)
+            if on_host is not None:
+                host_op.decide = lambda: decided_on_host(on_host, state, host, rendered_args, rendered_kwargs)
         return returned
 
     decorated.is_operation = True
     decorated.operation_function = func
     return decorated
+
+
+def decided_on_host(on_host: Callable, state: State, host, args: tuple, kwargs: dict) -> list | None:
+    """The commands of an operation's `on_host` (commands deciding on the host, reading
+    no fact), or None when it has none for these arguments."""
+    commands = on_host(state, host, *args, **kwargs)
+    return None if commands is None else [to_command(command) for command in commands]
 
 
 def add_op(state: State, op_func: Callable, *args: Any, **kwargs: Any) -> dict[str, HostOperation]:

@@ -87,6 +87,8 @@ class HostOperation:
         "results",
         "changes",
         "name",
+        "decide",
+        "unchanged_on_host",
     )
 
     def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
@@ -111,6 +113,12 @@ class HostOperation:
         self.results: list = []
         # What its commands change in files, for diffs (api/diff.py).
         self.changes: list = []
+        # Commands that decide on the host what to do, with no fact read first (an
+        # --no-wait chain takes a dependent operation along with them): None when the
+        # operation has none for these arguments. They print UNCHANGED when they find
+        # nothing to do, which `unchanged_on_host` then records.
+        self.decide: Callable[[], list[Command] | None] | None = None
+        self.unchanged_on_host = False
         # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
         # short by Ctrl-C, "interrupted"; None: never started.
         self.status: str | None = None
@@ -121,7 +129,7 @@ class HostOperation:
 
     @property
     def changed(self) -> bool:
-        return bool(self.commands)
+        return bool(self.commands) and not self.unchanged_on_host
 
     @property
     def success(self) -> bool:
@@ -136,6 +144,10 @@ class Events:
     """What the engine tells whoever shows progress (connect_all, the build, run_ops).
     These log it at INFO on the "pyinfra" logger; the CLI's printer overrides them. Set
     another on `state.events`."""
+
+    # True when operations are shown as planned before they run (--diff): then every
+    # operation is planned from facts, none decides on the host (HostOperation.decide).
+    shows_plans = False
 
     def hosts_progress(self, phase: str, done: int, total: int) -> None:
         """`done` of `total` hosts are through `phase` ("connect" or "build")."""

@@ -49,6 +49,8 @@ class DiffEvents:
     """The printer, also showing the diff of an operation made again during the run,
     before its commands run (its current content read in one more round trip)."""
 
+    shows_plans = True
+
     def __init__(self, printer: Printer, state: State):
         self.printer = printer
         self.state = state

@@ -9,6 +9,7 @@ import posixpath
 import re
 
 from pyinfra.api import FileUploadCommand, OperationError, quote
+from pyinfra.api.command import UNCHANGED
 from pyinfra.api.diff import ContentChange, note, note_attributes
 
 
@@ -153,6 +154,19 @@ def append_line_command(name: str, text: str) -> str:
     return (
         f'if [ -s {path} ] && [ -n "$(tail -c 1 {path})" ]; then echo >> {path}; fi;'
         f" printf '%s\\n' {quote(text)} >> {path}"
+    )
+
+
+def append_line_on_host(name: str, pattern: str, text: str, ignore_case: bool = False) -> str:
+    """Shell code appending `text` to `name` unless one of its lines matches `pattern`,
+    as find_in_file sees them (a regular file, grep's BRE), and printing UNCHANGED
+    then. A file grep cannot read fails, with grep's message."""
+    path = path_arg(name)
+    flags = "-i " if ignore_case else ""
+    return (
+        f"if [ -f {path} ]; then grep -q {flags}-e {quote(pattern)} -- {path}; __pyinfra_s=$?;"
+        f" else __pyinfra_s=1; fi; case $__pyinfra_s in 0) echo {UNCHANGED} ;;"
+        f" 1) {append_line_command(name, text)} ;; *) exit $__pyinfra_s ;; esac"
     )
 
 

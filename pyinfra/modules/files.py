@@ -18,6 +18,7 @@ from pyinfra.api.diff import AttributeChange, ContentChange, note
 from pyinfra.api.templating import TemplateHost, template_line
 from pyinfra.modules import unknown_operation
 from pyinfra.modules._files import (
+    append_line_on_host,
     attribute_commands,
     download_command,
     edit_line,
@@ -177,12 +178,29 @@ def line(state, host, name, line, present=True, replace=None, flags=None):
       always replaced whole)
     """
     ignore_case = parse_line_flags(flags)
+    yield from edit_line(host, name, line_pattern(line), line, present, replace, ignore_case)
+
+
+def line_on_host(state, host, name, line, present=True, replace=None, flags=None):
+    """files.line deciding on the host (HostOperation.decide), for a dependent call in
+    an --no-wait chain: whether the line is there is checked there. None when lines
+    are removed or replaced: those are planned from the file's lines."""
+    if not present or replace is not None:
+        return None
+    return [append_line_on_host(name, line_pattern(line), line, parse_line_flags(flags))]
+
+
+line.operation_function.on_host = line_on_host
+
+
+def line_pattern(line: str) -> str:
+    """files.line's regular expression: matching anywhere in a line unless anchored."""
     pattern = line
     if not pattern.startswith("^"):
         pattern = f"^.*{pattern}"
     if not pattern.endswith("$"):
         pattern = f"{pattern}.*$"
-    yield from edit_line(host, name, pattern, line, present, replace, ignore_case)
+    return pattern
 
 
 @operation
