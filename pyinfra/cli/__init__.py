@@ -1,6 +1,7 @@
 """The `pyinfra` command. Importing this package patches the process for gevent, so
 only the command itself imports it; `pyinfra.api` patches nothing."""
 
+import gc
 import os
 import sys
 
@@ -97,7 +98,22 @@ def metadata_plugins() -> dict:
     return found
 
 
+def collect_less_often() -> None:
+    """Let the cyclic garbage collector run ten times less often than Python's default
+    (700 allocations). A run keeps what it makes for every host (connections, facts,
+    operations) to its end, so nearly every collection finds nothing; each full one
+    walks the whole heap. At 1,000 hosts (250 MB) that was a third of the run's CPU:
+    16 full collections, 3 s of 9. The garbage left meanwhile is a few thousand
+    objects at most."""
+    threshold, *older = gc.get_threshold()
+    if 0 < threshold < GC_THRESHOLD:
+        gc.set_threshold(GC_THRESHOLD, *older)
+
+
+GC_THRESHOLD = 10_000
+
 patch_for_gevent()
+collect_less_often()
 
 from pyinfra.cli.main import cli  # noqa: E402
 
