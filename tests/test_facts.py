@@ -249,3 +249,16 @@ def test_absent_only_when_the_host_says_so(open_tmp):
     assert read_here("file", target)["size"] == 5
     assert read_here("find_in_file", target, "keep") == ["keep"]
     assert read_here("file", "relative-none") is None
+
+
+def test_a_facts_arguments_are_checked_for_each_count_even_after_a_good_call():
+    # The signature is bound once per (fact, argument count), not per host.
+    from pyinfra.api.exceptions import FactError
+
+    fact = get_fact_class("find_in_file")()
+    assert "grep" in fact.make_command("/etc/hosts", "localhost")
+    assert "grep -i" in fact.make_command("/etc/hosts", "localhost", True)
+    for wrong in ((), ("/etc/hosts",), ("/etc/hosts", "a", True, "extra")):
+        with pytest.raises(FactError, match=r"fact find_in_file takes \(name, pattern, ignore_case\)"):
+            fact.make_command(*wrong)
+    assert "grep" in fact.make_command("/etc/hosts", "localhost")

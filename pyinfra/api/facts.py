@@ -38,6 +38,11 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+# (fact class, number of arguments) that its command's signature accepts: checked once,
+# not for every host (binding a signature costs more than making the command).
+ACCEPTED: set[tuple[type, int]] = set()
+
+
 class FactBase:
     """A fact: `command` (a string, or a method taking the fact's arguments) and
     `process(output_lines)`. `default` is the value when the command says the thing
@@ -86,11 +91,14 @@ class FactBase:
 
     def make_command(self, *args: Any) -> str:
         if callable(self.command):
-            try:
-                signature(type(self).command).bind(self, *args)
-            except TypeError:
-                wanted = ", ".join(self.argument_names())
-                raise FactError(f"fact {self.name} takes ({wanted}), got {len(args)} argument(s)")
+            accepted = (type(self), len(args))
+            if accepted not in ACCEPTED:
+                try:
+                    signature(type(self).command).bind(self, *args)
+                except TypeError:
+                    wanted = ", ".join(self.argument_names())
+                    raise FactError(f"fact {self.name} takes ({wanted}), got {len(args)} argument(s)")
+                ACCEPTED.add(accepted)
             command = self.command(*args)
         else:
             if args:
