@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     from gevent import monkey
     monkey.patch_all()
@@ -77,34 +79,64 @@ def test_the_shell_saves_round_trips_and_keeps_each_commands_result(sshd, tmp_pa
     assert upload.read_bytes() == b"uploaded\n"
 
 
-LONG_FIRST = textwrap.dedent("""
-    from gevent import monkey
-    monkey.patch_all()
-    import json, sys
-    from pyinfra.api import Config, Inventory, State
-    from pyinfra.api.connectors import make_connector
-    from pyinfra.api.connectors.sshshell import INLINE_MAX
+def run_connected(sshd, tmp_path, body: str, patched: bool = True):
+    """Run `body` (Python) in a subprocess where `connector` is connected to the test
+    sshd as root, gevent-patched as the CLI is (or not: the API from threads), and
+    return what it printed last, as JSON."""
+    script = textwrap.dedent(f"""
+        import json, sys
+        from gevent import monkey
+        if {patched!r}:
+            monkey.patch_all()
+        from pyinfra.api import Config, Inventory, State
+        from pyinfra.api.connectors import make_connector
 
-    port, key, known_hosts = sys.argv[1:4]
-    data = {"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}
-    state = State(Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
-    connector = make_connector(state.inventory.get_host("127.0.0.2"), state.config)
-    connector.connect()
-    size = INLINE_MAX + 1000
-    first = connector.run_shell_command("printf %s '" + "x" * size + "' | wc -c")
-    second = connector.run_shell_command("echo next")
-    connector.close()
-    print(json.dumps([size, first.exit_code, list(first.stdout), list(second.stdout)]))
-""")
+        port, key, known_hosts = sys.argv[1:4]
+        data = {{"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}}
+        state = State(Inventory.from_layers({{"127.0.0.2": data}}, {{"all": ["127.0.0.2"]}}), Config())
+        connector = make_connector(state.inventory.get_host("127.0.0.2"), state.config)
+        connector.connect()
+    """) + textwrap.dedent(body)
+    arguments = [str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts")]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def test_first_commands_too_long_for_the_exec_request_go_on_stdin(sshd, tmp_path):
     """A shell starts with its first commands in its exec request, up to INLINE_MAX;
     longer ones are written to the shell once it runs, with the same results."""
-    arguments = [str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts")]
-    done = subprocess.run(
-        [sys.executable, "-c", LONG_FIRST, *arguments], capture_output=True, text=True, timeout=60
+    size, code, first, second = run_connected(
+        sshd,
+        tmp_path,
+        """
+        from pyinfra.api.connectors.sshshell import INLINE_MAX
+        size = INLINE_MAX + 1000
+        first = connector.run_shell_command("printf %s '" + "x" * size + "' | wc -c")
+        second = connector.run_shell_command("echo next")
+        connector.close()
+        print(json.dumps([size, first.exit_code, list(first.stdout), list(second.stdout)]))
+        """,
     )
-    assert done.returncode == 0, done.stderr
-    size, code, first, second = json.loads(done.stdout.splitlines()[-1])
     assert (code, first, second) == (0, [str(size)], ["next"])
+
+
+@pytest.mark.parametrize("patched, pipe", [(True, "GreenPipe"), (False, "BufferedPipe")])
+def test_a_shell_reads_long_output_with_the_pipe_its_process_can_use(sshd, tmp_path, patched, pipe):
+    """Patched (the CLI), a shell's channel is fed into the gevent pipe
+    (connectors/sshstream.py); unpatched (the API from threads), into paramiko's."""
+    result = run_connected(
+        sshd,
+        tmp_path,
+        """
+        result = connector.run_shell_command("seq 1 20000; printf 'no newline'; seq 1 3 >&2")
+        shell = next(iter(connector._shells.values()))
+        print(json.dumps([type(shell.channel.in_buffer).__name__, result.exit_code, len(result.stdout),
+                          result.stdout[0], result.stdout[-1], list(result.stderr)]))
+        connector.close()
+        """,
+        patched,
+    )
+    assert result == [pipe, 0, 20001, "1", "no newline", ["1", "2", "3"]]

@@ -1,11 +1,6 @@
 """The shell's stream reading (connectors/sshstream.py): lines as paramiko's file
 objects give them, and the gevent pipe a patched process feeds channels into."""
 
-import json
-import subprocess
-import sys
-import textwrap
-
 import gevent
 import pytest
 from paramiko.buffered_pipe import PipeTimeout
@@ -114,38 +109,3 @@ def test_green_pipe_sets_and_clears_an_event_as_paramiko_s_does():
     assert not event.is_set()
     pipe.close()
     assert event.is_set()
-
-
-SCRIPT = textwrap.dedent("""
-    import json, sys
-    from gevent import monkey
-    if sys.argv[4] == "patched":
-        monkey.patch_all()
-    from pyinfra.api import Config, Inventory, State
-    from pyinfra.api.connectors import make_connector
-
-    port, key, known_hosts = sys.argv[1:4]
-    data = {"ssh_port": int(port), "ssh_key": key, "ssh_known_hosts_file": known_hosts}
-    state = State(Inventory.from_layers({"127.0.0.2": data}, {"all": ["127.0.0.2"]}), Config())
-    connector = make_connector(state.inventory.get_host("127.0.0.2"), state.config)
-    connector.connect()
-    result = connector.run_shell_command("seq 1 20000; printf 'no newline'; seq 1 3 >&2")
-    shell = next(iter(connector._shells.values()))
-    print(json.dumps([type(shell.channel.in_buffer).__name__, result.exit_code, len(result.stdout),
-                      result.stdout[0], result.stdout[-1], list(result.stderr)]))
-    connector.close()
-""")
-
-
-@pytest.mark.parametrize("mode, pipe", [("patched", "GreenPipe"), ("unpatched", "BufferedPipe")])
-def test_a_shell_reads_long_output_with_the_pipe_its_process_can_use(sshd, tmp_path, mode, pipe):
-    # Patched (the CLI): the gevent pipe. Unpatched (the API from threads): paramiko's.
-    arguments = [str(sshd.port), str(sshd.client_key), str(tmp_path / "known_hosts"), mode]
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == [pipe, 0, 20001, "1", "no newline", ["1", "2", "3"]]
