@@ -157,7 +157,6 @@ class RemoteShell:
         # The shell's pid, as it reports it (a PID_MARKER line) with its first steps;
         # what runs a step is its child (Ctrl-C: base.ShellStep).
         self.pid: int | None = None
-        self._pid_asked = False
         # The number of the step whose output is being read.
         self.step = 0
         # Started with the first steps written into its exec request (run_many).
@@ -181,8 +180,7 @@ class RemoteShell:
         with self.lock:
             markers = []
             parts = ["__pyinfra_go=1"]
-            if not self._pid_asked:
-                self._pid_asked = True
+            if self.count == 0:  # the shell's first steps: it tells its pid first
                 parts.insert(0, reporting_pid(":"))
             for script, _, _ in steps:
                 self.count += 1
