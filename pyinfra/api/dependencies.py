@@ -15,8 +15,11 @@ touches only that path (a new directory is empty), a change to an existing path
 touches everything under it too (a recursive chown, a removal), and a fact listing a
 directory's content (`find_files`) reads everything under it.
 
-Commands of `server.shell` and friends are opaque: they read no fact, so what they
-change is unknown and nothing is taken to depend on them.
+An opaque operation (`server.shell`, `server.script`, `python.execute`, an operation
+of the user's own: api/operation.py) may change anything: every operation after it
+on the host that reads a fact depends on it. Its facts are still read in the round
+trip of the commands before it (api/runner.py read_behind), so this costs no round
+trip of its own.
 """
 
 from __future__ import annotations
@@ -123,7 +126,13 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or parent == "/" or path.startswith(parent.rstrip("/") + "/")
 
 
+# What an opaque operation changes: anything.
+EVERYTHING = ("everything",)
+
+
 def overlaps(changed: tuple, read: tuple) -> bool:
+    if changed == EVERYTHING:
+        return True
     if changed[0] in ("path", "tree") and read[0] in ("path", "tree"):
         if changed[0] == "tree" and _under(read[1], changed[1]):
             return True
@@ -145,6 +154,8 @@ def mark_dependent(state) -> None:
             op.dependent = op.remake is not None and any(
                 overlaps(done, read) for done in changed for read in reads
             )
+            if op.opaque and op.commands and EVERYTHING not in changed:
+                changed.append(EVERYTHING)
             if op.dependent or op.commands:
                 for key in op.reads:
                     resource = changed_resource(key, values.get(key))

@@ -93,8 +93,16 @@ def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
     return f"{label} ({', '.join(words)})" if words else label
 
 
-def operation(func: Callable) -> Callable:
-    """Make `func(state, host, *args, **kwargs)` (a generator of commands) an operation."""
+def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable:
+    """Make `func(state, host, *args, **kwargs)` (a generator of commands) an operation.
+
+    `opaque=True` (``@operation(opaque=True)``): what its commands change cannot be
+    known from the facts it reads (a shell command, a script, a Python callback), so
+    every later operation on its host is decided from fresh facts
+    (api/dependencies.py). An operation of the user's own deploy files is opaque too:
+    its commands are theirs."""
+    if func is None:
+        return functools.partial(operation, opaque=opaque)
     signature = inspect.signature(func)
     params = list(signature.parameters.values())[2:]
     op_signature = signature.replace(parameters=params)
@@ -102,6 +110,7 @@ def operation(func: Callable) -> Callable:
     # pyinfra's own operations never call operations, so they can be built beside the
     # deploy; one of the user's own may, and is built in place, its calls in order.
     deferrable = func.__module__.startswith("pyinfra.modules.")
+    opaque = opaque or not deferrable
     fitting: set[tuple] = set()  # argument shapes the signature accepts
 
     @functools.wraps(func)
@@ -202,6 +211,7 @@ def operation(func: Callable) -> Callable:
             if ignored:
                 host_op.error = ignored[0]
             returned = host_op
+        host_op.opaque = opaque
         if deferrable:
             # pyinfra's own operations only yield commands: made again, they read the
             # facts as they are then (api/dependencies.py).

@@ -74,15 +74,42 @@ def run_group(state: State, host: Host, group: list, run_as: RunAs) -> list[Comm
     return host.connector.run_commands(group, run_as=run_as.as_login() if is_login(command) else run_as)
 
 
+# How many dependent operations ahead a read of facts serves: their facts travel with
+# it, in case those before them run nothing. Bounded: a long deploy of operations
+# after a `server.shell` would otherwise read the rest of itself at every step.
+READ_AHEAD = 8
+
+
+def fed(op: HostOperation | None) -> list[HostOperation]:
+    """`op` and the dependent operations after it that it feeds, one by one (at most
+    READ_AHEAD): those whose facts one read can serve."""
+    chain: list[HostOperation] = []
+    while op is not None and len(chain) < READ_AHEAD:
+        chain.append(op)
+        op = op.feeds
+    return chain
+
+
 def remake(state: State, host: Host, op: HostOperation) -> None:
     """Make a dependent operation's commands again from the facts as they are now: the
-    facts it read are read again first, all in one round trip."""
+    facts it read are read again first, all in one round trip, with those of the
+    dependent operations it feeds (read as the same users), for when it runs nothing."""
     keys = [key for key in op.reads if key not in op.fresh]
     op.reads, op.fresh, op.error = [], set(), None
-    state.facts.refresh(host, keys)
+    ahead: list[tuple] = []
+    if keys:
+        identities = {key[2:] for key in keys}
+        for later in fed(op.feeds):
+            mine = [key for key in later.reads if key[2:] in identities]
+            later.ahead = set(mine)
+            ahead.extend(key for key in mine if key not in keys and key not in ahead)
+    state.facts.refresh(host, keys + ahead)
     if state.results[host].failed:
         raise PyinfraError(f"facts could not be read again: {state.results[host].error}")
     op.commands = op.remake()
+    if not op.commands and op.feeds is not None:
+        # Nothing ran since the facts of the next one were read: they are fresh.
+        op.feeds.fresh.update(op.feeds.ahead)
     logger.debug("[%s] made again from fresh facts: %d command(s)", host.name, len(op.commands))
 
 
@@ -117,7 +144,10 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
         return None
     sudo = bool(kwargs["sudo"])
     identity = (sudo, kwargs["sudo_user"] if sudo else None, kwargs["su_user"])
-    read = state.facts.read_later(host, following.reads, identity)
+    keys: list[tuple] = []
+    for later in fed(following):
+        keys.extend(key for key in later.reads if key not in keys)
+    read = state.facts.read_later(host, keys, identity)
     if read is None:
         return None
     command, done = read
@@ -195,8 +225,11 @@ def take_read(host: Host, op: HostOperation, results: list, group: list, read_ne
     """Cache the facts of the dependent operation `op` feeds, read behind the last
     command of `group` (read_behind), and drop that read from `results`."""
     read = results.pop() if len(results) == len(group) else None
-    fresh = read_next(read)
-    op.feeds.fresh.update(fresh)
+    fresh = set(read_next(read))
+    following, *later = fed(op.feeds)
+    following.fresh.update(fresh.intersection(following.reads))
+    for each in later:
+        each.ahead = fresh.intersection(each.reads)
     logger.debug("[%s] %d fact(s) of the next operation read with these commands", host.name, len(fresh))
 
 

@@ -83,6 +83,8 @@ class HostOperation:
         "dependent",
         "feeds",
         "fresh",
+        "ahead",
+        "opaque",
         "attempts",
         "results",
         "changes",
@@ -106,6 +108,12 @@ class HostOperation:
         self.feeds: HostOperation | None = None
         # Keys of `reads` read again since the last change before it.
         self.fresh: set[tuple] = set()
+        # Keys of `reads` read before the operation feeding it ran: fresh too when
+        # that one turns out to run nothing (runner.remake).
+        self.ahead: set[tuple] = set()
+        # What its commands change is unknown (a shell command, a script, a callback):
+        # every later operation on the host depends on it (api/dependencies.py).
+        self.opaque = False
         # How many times its commands ran (retries= runs a failed operation again).
         self.attempts = 0
         # What each command of its last attempt did (CommandResult: exit status,

@@ -253,6 +253,14 @@ def cli(
         printer.error("interrupted")
         code = 130
         stopped = "interrupted"
+    except Exception as error:
+        # Our own bug, not the user's: still one clear line, never a bare traceback.
+        stopped = f"internal error: {type(error).__name__}: {error}"
+        if debug:
+            lines = traceback.format_exception(type(error), error, error.__traceback__)
+            printer.echo("".join(lines).rstrip(), err=True)
+        printer.error(f"{stopped} (a bug in pyinfra; --debug shows where)")
+        code = 1
     if results is not None:
         results.emit(stopped)
     # Everything is done and closed. Leave the objects of the run to the end of the

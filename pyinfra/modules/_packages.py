@@ -69,7 +69,8 @@ def earlier_commands(state, host) -> list[str]:
     making = context.making_for(host)
     current = making.host_op if making is not None else None
     commands = []
-    for op in getattr(state, "host_ops", {}).get(host, {}).values():
+    # A snapshot: waiting for an operation's commands lets the deploy record more.
+    for op in list(getattr(state, "host_ops", {}).get(host, {}).values()):
         if op is current:
             break
         commands.extend(str(command) for command in context.made_commands(host, op))

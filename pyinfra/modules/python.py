@@ -6,7 +6,7 @@ from pyinfra.api import FunctionCommand, OperationError, operation
 from pyinfra.modules import unknown_operation
 
 
-@operation
+@operation(opaque=True)
 def execute(state, host, callback, *args, **kwargs):
     """Call a Python function on the machine running pyinfra when this operation's turn
     comes in the deploy, once per host (it runs on every deploy).

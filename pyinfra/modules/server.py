@@ -16,7 +16,7 @@ from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, 
 from pyinfra.modules._packages import earlier_commands
 
 
-@operation
+@operation(opaque=True)
 def shell(state, host, commands, chdir=None):
     """Run shell commands as written (they are the shell code; nothing is quoted).
 
@@ -31,7 +31,7 @@ def shell(state, host, commands, chdir=None):
         yield f"cd {path_arg(chdir)} && {command}" if chdir else command
 
 
-@operation
+@operation(opaque=True)
 def script(state, host, filename, chdir=None):
     """Upload a local script to the home directory and run it on the host, then
     remove it (it runs on every deploy).
