@@ -1,12 +1,12 @@
 """Which operations depend on an earlier change (api/dependencies.py), offline."""
 
+from pyinfra.api.command import Identity
 from pyinfra.api.dependencies import changed_resource, overlaps, read_resource
-
-IDENTITY = (False, None, None)
+from pyinfra.api.facts import FactKey
 
 
 def key(name, *args):
-    return (name, args) + IDENTITY
+    return FactKey(name, args, Identity())
 
 
 def depends(earlier_key, earlier_value, later_key):

@@ -55,16 +55,17 @@ def test_split_outputs_keeps_partial_lines_and_statuses():
 def test_a_failed_fact_fails_the_host_with_its_own_stderr(tmp_path):
     """Read in one round trip with others, a failing fact's error carries what its own
     command said, and the facts beside it keep their values."""
+    from pyinfra.api.command import Identity
     from pyinfra.api.exceptions import FactError
     from pyinfra.api.factcache import FactRequest
-    from pyinfra.api.facts import get_fact_class
+    from pyinfra.api.facts import FactKey, get_fact_class
 
     host = make_host()
     cache = host.state.facts
     requests = []
     for name, args in (("which", ("sh",)), ("command", ("echo one >&2; (exit 3)",)), ("home", ())):
         fact = get_fact_class(name)()
-        requests.append(FactRequest(host, fact, fact.make_command(*args), (name, args, False, None, None)))
+        requests.append(FactRequest(host, fact, fact.make_command(*args), FactKey(name, args, Identity())))
     cache.read_many(requests)
     assert len(host.connector.commands) == 1
     assert host.fact.which("sh")

@@ -10,7 +10,7 @@ import posixpath
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 # Characters that never need quoting (shlex's set): such a word is left as it is.
 _SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
@@ -89,6 +89,15 @@ def to_command(value: Any) -> Command:
     raise TypeError(f"an operation yielded {value!r}, not a command")
 
 
+class Identity(NamedTuple):
+    """Whom a command runs as (and a fact is read as): the login user, or sudo (to
+    `sudo_user`, root when None), or su to `su_user`."""
+
+    sudo: bool = False
+    sudo_user: str | None = None
+    su_user: str | None = None
+
+
 @dataclass(frozen=True)
 class RunAs:
     """How a command runs on the host: as whom (sudo, sudo_user, su_user), with which
@@ -115,9 +124,9 @@ class RunAs:
         )
 
     @property
-    def identity(self) -> tuple[bool, str | None, str | None]:
-        """(sudo, sudo_user, su_user): the user the command runs as."""
-        return (self.sudo, self.sudo_user, self.su_user)
+    def identity(self) -> Identity:
+        """The user the command runs as."""
+        return Identity(self.sudo, self.sudo_user, self.su_user)
 
     def as_login(self) -> RunAs:
         """The same environment, timeout and terminal, as the login user."""

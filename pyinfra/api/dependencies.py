@@ -25,7 +25,10 @@ trip of its own.
 from __future__ import annotations
 
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyinfra.api.facts import FactKey
 
 # Facts describing the same thing share a subject. "path": the fact's first argument is
 # a path on the host. Facts not listed (and without a `subject` of their own) describe
@@ -100,9 +103,9 @@ def _path(args: tuple) -> str | None:
     return posixpath.normpath(args[0])
 
 
-def read_resource(key: tuple) -> tuple:
-    """What reading the fact `key` ((name, args, identity...)) depends on."""
-    name, args = key[0], key[1]
+def read_resource(key: FactKey) -> tuple:
+    """What reading the fact `key` depends on."""
+    name, args = key.name, key.args
     subject = subject_of(name)
     if subject == "path":
         path = _path(args)
@@ -113,7 +116,7 @@ def read_resource(key: tuple) -> tuple:
     return ("fact", name, repr(args))
 
 
-def changed_resource(key: tuple, value: Any) -> tuple:
+def changed_resource(key: FactKey, value: Any) -> tuple:
     """What an operation that read `key` (whose value was `value`) and changed
     something may have changed."""
     resource = read_resource(key)

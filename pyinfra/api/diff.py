@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Union
 
 from pyinfra.api import context
+from pyinfra.api.command import Identity
+from pyinfra.api.facts import FactKey
 
 # Files larger than this (bytes) are shown as one line (size and SHA1), not a diff.
 MAX_DIFF_BYTES = 256 * 1024
@@ -92,11 +94,11 @@ def show_mode(mode: Any) -> str | None:
 # -- reading what the diffs need -----------------------------------------------------
 
 
-def identity(op: Any, config: Any) -> tuple:
-    """(sudo, sudo_user, su_user) the operation's facts are read as."""
+def identity(op: Any, config: Any) -> Identity:
+    """Whom the operation's facts are read as."""
     kwargs = op.global_kwargs
     sudo = bool(kwargs.get("sudo", config.SUDO))
-    return (
+    return Identity(
         sudo,
         kwargs.get("sudo_user", config.SUDO_USER) if sudo else None,
         kwargs.get("su_user", config.SU_USER),
@@ -114,13 +116,13 @@ def needed(change: ContentChange) -> list[tuple]:
     return [("file_contents", (change.path,))]
 
 
-def fact_keys(state: Any, op: Any) -> list[tuple]:
+def fact_keys(state: Any, op: Any) -> list[FactKey]:
     """FactCache keys of what the diffs of `op` need."""
     who = identity(op, state.config)
     keys = []
     for change in op.changes:
         if isinstance(change, ContentChange):
-            keys += [(name, args) + who for name, args in needed(change)]
+            keys += [FactKey(name, args, who) for name, args in needed(change)]
     return keys
 
 
@@ -181,7 +183,7 @@ def change_lines(state: Any, host: Any, op: Any) -> list[tuple[str, str]]:
             text = f"{change.old} -> {change.new}" if change.old is not None else change.new
             lines.append((NOTE, f"{where}: {change.attribute} {text}"))
             continue
-        lines += content_lines(where, change, lambda args: known.get(("file_contents", args) + who))
+        lines += content_lines(where, change, lambda args: known.get(FactKey("file_contents", args, who)))
     return lines
 
 

@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 from pyinfra.api import context
-from pyinfra.api.command import RunAs
+from pyinfra.api.command import Identity, RunAs
 from pyinfra.api.exceptions import FactError, FactIgnoredError
 from pyinfra.api.facts import (
     FACT_TIMEOUT,
     FactBase,
     FactCommandError,
     FactFailure,
+    FactKey,
     fact_label,
     get_fact_class,
 )
@@ -31,7 +32,7 @@ class FactCache:
 
     def __init__(self, state):
         self.state = state
-        self.values: dict[Any, dict[tuple, Any]] = {}
+        self.values: dict[Any, dict[FactKey, Any]] = {}
 
     def get(self, host, name: str, args: tuple, as_user: dict[str, Any] | None = None) -> Any:
         """The fact's value on `host`, read as the operation being made there reads
@@ -44,7 +45,7 @@ class FactCache:
         sudo = bool(kwargs.get("sudo", config.SUDO))
         sudo_user = kwargs.get("sudo_user", config.SUDO_USER) if sudo else None
         su_user = kwargs.get("su_user", config.SU_USER)
-        key = (name, args, sudo, sudo_user, su_user)
+        key = FactKey(name, args, Identity(sudo, sudo_user, su_user))
         cached = self.values.setdefault(host, {})
         if key not in cached:
             build = context.build_for(host)
@@ -60,24 +61,23 @@ class FactCache:
         return self._checked(host, cached[key], kwargs)
 
     @staticmethod
-    def make_request(host, key: tuple) -> "FactRequest":
-        name, args = key[0], key[1]
-        fact = get_fact_class(name)()
-        command = fact.make_command(*args)  # checks the arguments
+    def make_request(host, key: FactKey) -> "FactRequest":
+        fact = get_fact_class(key.name)()
+        command = fact.make_command(*key.args)  # checks the arguments
         companions = []
         for other_name in fact.prefetch:
             other = get_fact_class(other_name)()
-            companions.append((other, other.make_command(*args), (other_name, args) + key[2:]))
+            companions.append((other, other.make_command(*key.args), key.sibling(other_name)))
         return FactRequest(host, fact, command, key, companions)
 
-    def refresh(self, host, keys: list[tuple]) -> None:
+    def refresh(self, host, keys: list[FactKey]) -> None:
         """Read these facts of `host` again (one round trip per user they are read as),
         after an earlier operation of the run may have changed them."""
         known = self.values.setdefault(host, {})
         for key in keys:
             known.pop(key, None)
-            for other_name in get_fact_class(key[0]).prefetch:
-                known.pop((other_name, key[1]) + key[2:], None)
+            for other_name in get_fact_class(key.name).prefetch:
+                known.pop(key.sibling(other_name), None)
         if keys:
             self.read_many([self.make_request(host, key) for key in keys])
 
@@ -98,11 +98,12 @@ class FactCache:
         they are read as; return their values. Every value read goes into the cache."""
         host = requests[0].host
         known = self.values.setdefault(host, {})
-        groups: dict[tuple, dict[tuple, tuple[FactBase, str]]] = {}
+        groups: dict[Identity, dict[FactKey, tuple[FactBase, str]]] = {}
         for request in requests:
-            groups.setdefault(request.key[2:], {}).setdefault(request.key, (request.fact, request.command))
+            parts = groups.setdefault(request.key.identity, {})
+            parts.setdefault(request.key, (request.fact, request.command))
         for request in requests:
-            parts = groups[request.key[2:]]
+            parts = groups[request.key.identity]
             for other, command, key in request.companions:
                 if key not in known and key not in parts:
                     parts[key] = (other, command)
@@ -110,14 +111,14 @@ class FactCache:
             self._read_parts(host, identity, parts)
         return [known[request.key] for request in requests]
 
-    def read_later(self, host, keys: list[tuple], identity: tuple):
+    def read_later(self, host, keys: list[FactKey], identity: Identity):
         """A command reading those of these facts that are read as `identity`, for the
         caller to send behind commands of its own, and `done(result)`, which caches
         what the command's result says and returns the keys it read. Nothing is
         cached from a missing or partial result: those facts are read as usual."""
-        parts: dict[tuple, tuple[FactBase, str]] = {}
+        parts: dict[FactKey, tuple[FactBase, str]] = {}
         for key in keys:
-            if tuple(key[2:]) != identity:
+            if key.identity != identity:
                 continue
             request = self.make_request(host, key)
             parts.setdefault(key, (request.fact, request.command))
@@ -128,7 +129,7 @@ class FactCache:
         items = list(parts.items())
         separator = f"__pyinfra_fact_{uuid.uuid4().hex}__"
 
-        def done(result) -> list[tuple]:
+        def done(result) -> list[FactKey]:
             if result is None or result.timed_out or getattr(result.stdout, "dropped", 0):
                 return []
             if not self._split(host, items, separator, result):
@@ -137,7 +138,7 @@ class FactCache:
 
         return combined(items, separator), done
 
-    def _read_parts(self, host, identity: tuple, parts: dict[tuple, tuple["FactBase", str]]) -> None:
+    def _read_parts(self, host, identity: Identity, parts: dict[FactKey, tuple["FactBase", str]]) -> None:
         known = self.values.setdefault(host, {})
         items = list(parts.items())
         names = ", ".join(fact.name for fact, _ in parts.values())
@@ -165,7 +166,7 @@ class FactCache:
         if result is None:
             for key, (fact, _) in items:
                 # The host is failed and says why; nothing built from this is run.
-                known[key] = FactFailure(f"fact {fact_label(key[0], key[1])}: not read")
+                known[key] = FactFailure(f"fact {fact_label(key.name, key.args)}: not read")
 
     def _split(self, host, items: list, separator: str, result) -> bool:
         """Cache each part's value from the result of `combined(items, separator)`;
@@ -181,7 +182,7 @@ class FactCache:
             known[key] = self._value(host, fact, key, code, lines, stderr)
         return True
 
-    def _run(self, host, identity: tuple, command: str, names: str):
+    def _run(self, host, identity: Identity, command: str, names: str):
         """The command's result, or None when the host failed (and is marked so)."""
         from pyinfra.api.exceptions import ConnectError
 
@@ -212,14 +213,10 @@ class FactCache:
         return result
 
     def _value(
-        self, host, fact: FactBase, key: tuple, exit_code: int, lines: list[str], stderr: list[str]
+        self, host, fact: FactBase, key: FactKey, exit_code: int, lines: list[str], stderr: list[str]
     ) -> Any:
         """The fact's value, or a FactFailure saying why the host did not give one."""
-        label = fact_label(key[0], key[1])
-        if key[2]:
-            label += f" (with sudo{' -u ' + key[3] if key[3] else ''})"
-        elif key[4]:
-            label += f" (as {key[4]})"
+        label = key.label()
         try:
             return fact.value(exit_code, lines, stderr)
         except FactCommandError as error:
@@ -275,8 +272,8 @@ def split_outputs(lines: list[str], separator: str, stderr: bool = False) -> lis
 
 
 class FactRequest:
-    """One fact to read on one host. `key` is (name, args, sudo, sudo_user, su_user);
-    `companions` are (fact, command, key) read in the same round trip."""
+    """One fact to read on one host (its FactKey); `companions` are (fact, command,
+    key) read in the same round trip."""
 
     __slots__ = ("host", "fact", "command", "key", "companions")
 

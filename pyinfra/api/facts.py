@@ -9,9 +9,9 @@ import functools
 import inspect
 import logging
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
-from pyinfra.api.command import quote
+from pyinfra.api.command import Identity, quote
 from pyinfra.api.exceptions import FactError
 
 logger = logging.getLogger("pyinfra")
@@ -177,6 +177,29 @@ class FactFailure:
 def fact_label(name: str, args: tuple) -> str:
     """`file('/etc/hosts')`: the fact as a deploy would read it."""
     return f"{name}({', '.join(repr(a) for a in args)})" if args else name
+
+
+class FactKey(NamedTuple):
+    """One fact of a host as the fact cache knows it: its name, its arguments and
+    whom it is read as (a fact read with sudo may differ from the login's)."""
+
+    name: str
+    args: tuple
+    identity: Identity
+
+    def sibling(self, name: str) -> FactKey:
+        """Another fact with the same arguments, read as the same user."""
+        return FactKey(name, self.args, self.identity)
+
+    def label(self) -> str:
+        """`file('/etc/hosts') (with sudo)`: the fact as the user reads about it."""
+        label = fact_label(self.name, self.args)
+        sudo, sudo_user, su_user = self.identity
+        if sudo:
+            return label + f" (with sudo{' -u ' + sudo_user if sudo_user else ''})"
+        if su_user:
+            return label + f" (as {su_user})"
+        return label
 
 
 def get_fact_class(name: str) -> type[FactBase]:

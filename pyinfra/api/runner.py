@@ -9,9 +9,10 @@ import traceback
 import gevent
 import gevent.event
 
-from pyinfra.api.command import FileUploadCommand, FunctionCommand, RunAs, StringCommand
+from pyinfra.api.command import FileUploadCommand, FunctionCommand, Identity, RunAs, StringCommand
 from pyinfra.api.connectors.base import KILL_GRACE, CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
+from pyinfra.api.facts import FactKey
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
 from pyinfra.api.state import Events, HostOperation, OperationMeta, State
@@ -96,11 +97,11 @@ def remake(state: State, host: Host, op: HostOperation) -> None:
     dependent operations it feeds (read as the same users), for when it runs nothing."""
     keys = [key for key in op.reads if key not in op.fresh]
     op.reads, op.fresh, op.error = [], set(), None
-    ahead: list[tuple] = []
+    ahead: list[FactKey] = []
     if keys:
-        identities = {key[2:] for key in keys}
+        identities = {key.identity for key in keys}
         for later in fed(op.feeds):
-            mine = [key for key in later.reads if key[2:] in identities]
+            mine = [key for key in later.reads if key.identity in identities]
             later.ahead = set(mine)
             ahead.extend(key for key in mine if key not in keys and key not in ahead)
     state.facts.refresh(host, keys + ahead)
@@ -143,8 +144,8 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
     ):
         return None
     sudo = bool(kwargs["sudo"])
-    identity = (sudo, kwargs["sudo_user"] if sudo else None, kwargs["su_user"])
-    keys: list[tuple] = []
+    identity = Identity(sudo, kwargs["sudo_user"] if sudo else None, kwargs["su_user"])
+    keys: list[FactKey] = []
     for later in fed(following):
         keys.extend(key for key in later.reads if key not in keys)
     read = state.facts.read_later(host, keys, identity)

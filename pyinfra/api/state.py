@@ -11,6 +11,7 @@ from pyinfra.api.command import Command
 from pyinfra.api.config import Config
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.factcache import FactCache
+from pyinfra.api.facts import FactKey
 from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.api.loader import user_error
@@ -97,7 +98,7 @@ class HostOperation:
         self.commands = commands
         self.global_kwargs = global_kwargs
         # Keys of the facts the build read for it, in the FactCache.
-        self.reads: list[tuple] = []
+        self.reads: list[FactKey] = []
         # Makes the commands again from the facts as they are now (None: it cannot).
         self.remake: Callable[[], list[Command]] | None = None
         # An earlier operation of the run may change what it read: it is made again
@@ -107,10 +108,10 @@ class HostOperation:
         # something: its facts are read behind this one's commands, in their round trip.
         self.feeds: HostOperation | None = None
         # Keys of `reads` read again since the last change before it.
-        self.fresh: set[tuple] = set()
+        self.fresh: set[FactKey] = set()
         # Keys of `reads` read before the operation feeding it ran: fresh too when
         # that one turns out to run nothing (runner.remake).
-        self.ahead: set[tuple] = set()
+        self.ahead: set[FactKey] = set()
         # What its commands change is unknown (a shell command, a script, a callback):
         # every later operation on the host depends on it (api/dependencies.py).
         self.opaque = False
