@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pyinfra.api import Config, Inventory, State  # noqa: E402
 from pyinfra.api.build import build  # noqa: E402
-from pyinfra.api.runner import connect_all, disconnect_all, run_operations  # noqa: E402
+from pyinfra.api.run import connect_all, disconnect_all, run_operations  # noqa: E402
 from pyinfra.modules import files, server  # noqa: E402
 
 TEMPLATE = """# {{ host.name }}

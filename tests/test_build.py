@@ -156,15 +156,16 @@ class PreparingConnector(RecordingConnector):
 
 @pytest.mark.parametrize("cap, prepared", [(64, 3), (2, 0)])
 def test_shells_open_while_connecting_only_when_every_host_connects_at_once(monkeypatch, cap, prepared):
-    from pyinfra.api import connectors, runner
+    from pyinfra.api import connectors
+    from pyinfra.api.run import connect
 
     monkeypatch.setattr(connectors, "make_connector", PreparingConnector)
-    monkeypatch.setattr(runner, "CONNECT_AT_ONCE", cap)
+    monkeypatch.setattr(connect, "CONNECT_AT_ONCE", cap)
     PreparingConnector.prepared = 0
     state = State(
         Inventory.from_layers({f"h{n}": {} for n in range(3)}, {"all": ["h0", "h1", "h2"]}), Config()
     )
-    runner.connect_all(state)
+    connect.connect_all(state)
     assert all(host.connector is not None for host in state.inventory)
     assert PreparingConnector.prepared == prepared
 
@@ -247,8 +248,8 @@ def test_operation_meta_keeps_each_commands_result():
     """What every command did is kept on the host's operation (for API users, --json)."""
     from pyinfra.api.command import StringCommand
     from pyinfra.api.connectors.base import CommandResult
-    from pyinfra.api.runner import Events, run_host_operation
-    from pyinfra.api.state import HostOperation, OperationMeta
+    from pyinfra.api.run.steps import run_host_operation
+    from pyinfra.api.state import Events, HostOperation, OperationMeta
 
     class Connector:
         connected = True

@@ -1,7 +1,7 @@
-"""Which operations depend on an earlier change (api/dependencies.py), offline."""
+"""Which operations depend on an earlier change (api/build/dependencies.py), offline."""
 
+from pyinfra.api.build.dependencies import changed_resource, overlaps, read_resource
 from pyinfra.api.command import Identity
-from pyinfra.api.dependencies import changed_resource, overlaps, read_resource
 from pyinfra.api.facts import FactKey
 
 

@@ -21,7 +21,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.build import build
-from pyinfra.api.runner import connect_all, disconnect_all, run_operations
+from pyinfra.api.run import connect_all, disconnect_all, run_operations
 from pyinfra.modules import files
 
 NAME_MAX = 255

@@ -113,7 +113,7 @@ class RunAs:
 
     @classmethod
     def of(cls, kwargs: dict) -> RunAs:
-        """The run-as of an operation's global arguments (api/operation.py)."""
+        """The run-as of an operation's global arguments (api/operation/decorator.py)."""
         return cls(
             bool(kwargs["sudo"]),
             kwargs["sudo_user"],
@@ -194,3 +194,9 @@ def as_user(command: str, run_as: RunAs, sudo_prompt: str | None = None) -> str:
         mode = "-n" if sudo_prompt is None else f"-S -p {quote(sudo_prompt)}"
         command = f"sudo -H {mode} {user}{command}"
     return command
+
+
+def is_login(command) -> bool:
+    """The command runs as the SSH login user, whatever the operation's sudo (StringCommand.login)."""
+    return isinstance(command, StringCommand) and command.login
+

@@ -2,7 +2,7 @@
 the one record saying what the current greenlet does for a deploy.
 
 The build runs every host's deploy, and every operation it makes, in a greenlet of its
-own (api/build.py). Each such greenlet carries a `Task`: the state, inventory and host
+own (api/build/builder.py). Each such greenlet carries a `Task`: the state, inventory and host
 it works for, the build it belongs to and the operation it is making now. `host`,
 `inventory` and `state` forward to the current task's; fact reads, diffs and operation
 call sites read it through `current()`, `making_for(host)` and `build_for(host)`. The

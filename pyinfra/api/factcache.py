@@ -26,7 +26,7 @@ logger = logging.getLogger("pyinfra")
 class FactCache:
     """Fact values per host, read once per (fact, arguments, user) and kept for the run.
 
-    During the build (api/build.py) every host's deploy runs in its own greenlet; a fact
+    During the build (api/build/builder.py) every host's deploy runs in its own greenlet; a fact
     read there waits while the other hosts reach their next fact too, and then all
     hosts' requests are read at once, one round trip per host."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyinfra.api.exceptions import DeployError
-from pyinfra.api.runner import run_operations
+from pyinfra.api.run import run_operations
 from pyinfra.api.state import State
 
 

@@ -6,7 +6,7 @@ import logging
 
 from gevent import monkey
 
-from pyinfra.api import runner
+from pyinfra.api import run
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.limits import ensure_open_files
 from pyinfra.api.state import State
@@ -41,7 +41,7 @@ def connect_all(state: State) -> None:
     warn_if_serial(state)
     state.call_hooks("before_connect")
     events = state.events
-    runner.connect_all(state, on_progress=lambda done, total: events.hosts_progress("connect", done, total))
+    run.connect_all(state, on_progress=lambda done, total: events.hosts_progress("connect", done, total))
     events.hosts_connected(state)
     if state.too_many_failed():
         raise DeployError("too many hosts failed to connect (FAIL_PERCENT), stopping")

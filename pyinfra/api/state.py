@@ -102,7 +102,7 @@ class HostOperation:
         # Makes the commands again from the facts as they are now (None: it cannot).
         self.remake: Callable[[], list[Command]] | None = None
         # An earlier operation of the run may change what it read: it is made again
-        # from fresh facts when its turn comes (api/dependencies.py).
+        # from fresh facts when its turn comes (api/build/dependencies.py).
         self.dependent = False
         # The dependent operation that runs next on the host when this one changed
         # something: its facts are read behind this one's commands, in their round trip.
@@ -113,7 +113,7 @@ class HostOperation:
         # that one turns out to run nothing (runner.remake).
         self.ahead: set[FactKey] = set()
         # What its commands change is unknown (a shell command, a script, a callback):
-        # every later operation on the host depends on it (api/dependencies.py).
+        # every later operation on the host depends on it (api/build/dependencies.py).
         self.opaque = False
         # How many times its commands ran (retries= runs a failed operation again).
         self.attempts = 0

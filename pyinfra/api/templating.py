@@ -1,4 +1,5 @@
-"""What jinja2 sees of a host: its data, where a key no layer defines is undefined.
+"""jinja2 for deploys: string arguments rendered per host (compiled once), and what
+jinja2 sees of a host: its data, where a key no layer defines is undefined.
 
 Python code reading `host.data.missing` gets None (as 0.1 did); a template or a jinja2
 argument rendering it is an error naming the key and the closest keys that exist,
@@ -8,8 +9,13 @@ while `is defined` and `|default(...)` work as jinja2 users expect.
 from __future__ import annotations
 
 import difflib
+import functools
+import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def missing_key_hint(key: str, data) -> str:
@@ -70,3 +76,37 @@ def template_line(error: BaseException, filename: str | None = None) -> int | No
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
+
+
+@functools.lru_cache(maxsize=1)
+def jinja_environment() -> jinja2.Environment:
+    # jinja2 is loaded on first use (20 ms): a run starts connecting before that.
+    import jinja2
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(source: str) -> jinja2.Template:
+    """A string argument compiled once, rendered for every host."""
+    return jinja_environment().from_string(source)
+
+
+def is_template_error(error: BaseException) -> bool:
+    jinja2 = sys.modules.get("jinja2")
+    return jinja2 is not None and isinstance(error, jinja2.TemplateError)
+
+
+def render(value: Any, variables: dict) -> Any:
+    """Render jinja2 in strings, inside lists, tuples and dicts too."""
+    if isinstance(value, str):
+        if "{{" in value or "{%" in value:
+            return compiled(value).render(variables)
+        return value
+    if isinstance(value, list):
+        return [render(v, variables) for v in value]
+    if isinstance(value, tuple):
+        return tuple(render(v, variables) for v in value)
+    if isinstance(value, dict):
+        return {k: render(v, variables) for k, v in value.items()}
+    return value

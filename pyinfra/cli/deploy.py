@@ -13,7 +13,7 @@ from pyinfra.api.build import build as build_hosts
 from pyinfra.api.exceptions import DeployError, PyinfraError, UsageError
 from pyinfra.api.loader import exec_code, user_namespace
 from pyinfra.api.operations import run_ops
-from pyinfra.api.runner import CONNECT_AT_ONCE, disconnect_all, interrupt_all
+from pyinfra.api.run import CONNECT_AT_ONCE, disconnect_all, interrupt_all
 from pyinfra.api.secrets import register_data
 from pyinfra.api.ssh import connect_all
 from pyinfra.api.state import State

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 
 import click
 
-from pyinfra.api.runner import Events
 from pyinfra.api.secrets import MaskedStream, mask_text
+from pyinfra.api.state import Events
 
 CLEAR_LINE = "\r\x1b[K"
 

@@ -25,7 +25,7 @@ import gevent  # noqa: E402
 import gevent.lock  # noqa: E402
 import paramiko  # noqa: E402
 
-# Like pyinfra's own limit (api/runner.py CONNECT_AT_ONCE): key exchange costs CPU on
+# Like pyinfra's own limit (api/run/connect.py CONNECT_AT_ONCE): key exchange costs CPU on
 # both ends, and a thousand started at once would each run past the timeout.
 CONNECT_AT_ONCE = 64
 

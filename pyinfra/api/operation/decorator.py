@@ -8,89 +8,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import os
-import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from pyinfra.api import context
 from pyinfra.api.command import to_command
 from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTypeError, PyinfraError
-from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
-from pyinfra.api.templating import TemplateHost
-
-PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-if TYPE_CHECKING:
-    import jinja2
-
-
-@functools.lru_cache(maxsize=1)
-def jinja_environment() -> jinja2.Environment:
-    # jinja2 is loaded on first use (20 ms): a run starts connecting before that.
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-
-
-@functools.lru_cache(maxsize=4096)
-def compiled(source: str) -> jinja2.Template:
-    """A string argument compiled once, rendered for every host."""
-    return jinja_environment().from_string(source)
-
-
-def is_template_error(error: BaseException) -> bool:
-    jinja2 = sys.modules.get("jinja2")
-    return jinja2 is not None and isinstance(error, jinja2.TemplateError)
-
-
-def user_frames() -> list[tuple[str, int]]:
-    """(file, line) of every frame of the calling code outside pyinfra in the current
-    call stack, innermost first: where the operation was called from, through includes
-    and helper functions. Whoever entered the deploy code (the CLI, an API program)
-    only adds frames that are the same for every operation of the run."""
-    frames = []
-    frame = sys._getframe(2)
-    while frame is not None:
-        if not os.path.abspath(frame.f_code.co_filename).startswith(PACKAGE_DIR):
-            frames.append((frame.f_code.co_filename, frame.f_lineno))
-        frame = frame.f_back
-    return frames
-
-
-def render(value: Any, variables: dict) -> Any:
-    """Render jinja2 in strings, inside lists, tuples and dicts too."""
-    if isinstance(value, str):
-        if "{{" in value or "{%" in value:
-            return compiled(value).render(variables)
-        return value
-    if isinstance(value, list):
-        return [render(v, variables) for v in value]
-    if isinstance(value, tuple):
-        return tuple(render(v, variables) for v in value)
-    if isinstance(value, dict):
-        return {k: render(v, variables) for k, v in value.items()}
-    return value
-
-
-def stable(value: Any) -> Any:
-    """`value` with functions replaced by their qualified names: a function defined in a
-    deploy file is a new object on each host, yet the same argument."""
-    if callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '')}.{value.__qualname__}".lstrip(".")
-    if isinstance(value, (list, tuple)):
-        return type(value)(stable(v) for v in value)
-    if isinstance(value, dict):
-        return {k: stable(v) for k, v in value.items()}
-    return value
-
-
-def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
-    """`Module/Op (arg, key=value)`: the name of an operation called without one."""
-    module = func.__module__.rsplit(".", 1)[-1]
-    words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
-    words += [f"{k}={stable(v)}" for k, v in kwargs.items()]
-    label = f"{module.title()}/{func.__name__.title()}"
-    return f"{label} ({', '.join(words)})" if words else label
+from pyinfra.api.operation.arguments import pop_global_kwargs
+from pyinfra.api.operation.callsite import operation_name, stable, user_frames
+from pyinfra.api.state import HostOperation, State
+from pyinfra.api.templating import TemplateHost, is_template_error, render
 
 
 def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable:
@@ -99,7 +25,7 @@ def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable
     `opaque=True` (``@operation(opaque=True)``): what its commands change cannot be
     known from the facts it reads (a shell command, a script, a Python callback), so
     every later operation on its host is decided from fresh facts
-    (api/dependencies.py). An operation of the user's own deploy files is opaque too:
+    (api/build/dependencies.py). An operation of the user's own deploy files is opaque too:
     its commands are theirs."""
     if func is None:
         return functools.partial(operation, opaque=opaque)
@@ -199,7 +125,7 @@ def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable
         returned: Any
         if deferrable and build is not None:
             # Recorded now, in call order; made beside the deploy's next operations,
-            # so their facts are read in the same round trip (api/build.py).
+            # so their facts are read in the same round trip (api/build/builder.py).
             host_op = state.add_operation(host, key, name, location, [], global_kwargs, position)
             returned = build.defer(host, host_op, lambda: remade(host_op))
         else:
@@ -214,7 +140,7 @@ def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable
         host_op.opaque = opaque
         if deferrable:
             # pyinfra's own operations only yield commands: made again, they read the
-            # facts as they are then (api/dependencies.py).
+            # facts as they are then (api/build/dependencies.py).
             host_op.remake = lambda: remade(host_op)
             on_host = getattr(func, "on_host", None)
             if on_host is not None:
@@ -233,62 +159,8 @@ def decided_on_host(on_host: Callable, state: State, host, args: tuple, kwargs: 
     return None if commands is None else [to_command(command) for command in commands]
 
 
-def add_op(state: State, op_func: Callable, *args: Any, **kwargs: Any) -> dict[str, HostOperation]:
-    """Add an operation for every connected host of the state (pyinfra 0.1's API):
-    `add_op(state, server.user, 'deploy', home='/home/deploy', sudo=True)`. A set as
-    first argument names it. Returns {host name: HostOperation}: its `.commands` and
-    `.changed` now, and once run_ops has run it, `.success`, `.results` and `.attempts`."""
-    state.check_connected("add_op")
-    return _add(state, op_func, state.active_hosts(), args, kwargs)
-
-
-def add_limited_op(
-    state: State, op_func: Callable, hosts: Any, *args: Any, **kwargs: Any
-) -> dict[str, HostOperation]:
-    """add_op for `hosts` only (a Host, or a list such as `inventory.db`); those of
-    them not connected, or failed, are left out."""
-    if not isinstance(hosts, (list, tuple, set, frozenset)):
-        hosts = [hosts]
-    state.check_connected("add_limited_op")
-    wanted = {context.unwrap(host) for host in hosts}
-    return _add(state, op_func, [h for h in state.active_hosts() if h in wanted], args, kwargs)
-
-
-def _add(state: State, op_func: Callable, hosts: list, args: tuple, kwargs: dict) -> dict[str, HostOperation]:
-    if not getattr(op_func, "is_operation", False):
-        raise OperationError(f"{op_func!r} is not an operation (an @operation function of pyinfra.modules)")
-    from pyinfra.api.build import build
-
-    # Each host's call is built beside the others (their facts read together); the
-    # operation's identity is this call site.
-    made = build(state, lambda host: op_func(state, host, *args, **kwargs), hosts, entry_frames=user_frames())
-    return {host.name: made[host] for host in hosts if host in made}
-
-
 def located(error: PyinfraError) -> PyinfraError:
     error.located = True
     return error
 
 
-def pop_global_kwargs(state: State, kwargs: dict) -> dict:
-    config = state.config
-    defaults = {
-        "sudo": config.SUDO,
-        "sudo_user": config.SUDO_USER,
-        "su_user": config.SU_USER,
-        "ignore_errors": config.IGNORE_ERRORS,
-        "env": dict(config.ENV or {}),
-        "serial": False,
-        "run_once": False,
-        "timeout": None,
-        "get_pty": False,
-        "retries": config.RETRIES,
-        "retry_delay": config.RETRY_DELAY,
-    }
-    values = {}
-    for name in GLOBAL_ARGUMENTS:
-        value = kwargs.pop(name, defaults[name])
-        if name == "env" and value is not defaults["env"]:
-            value = {**defaults["env"], **(value or {})}
-        values[name] = value
-    return values

@@ -7,7 +7,7 @@ user, with the same environment and timeout, and all go to the remote shell. The
 stops at the first command that fails, so each operation still gets its own results,
 and a failure stops the host where it stands, as one operation at a time would.
 
-An operation that depends on an earlier change (api/dependencies.py) must act on the
+An operation that depends on an earlier change (api/build/dependencies.py) must act on the
 state the chain leaves. One whose commands can decide on the host (HostOperation.decide:
 `files.line` adding a line checks for it there) joins the chain with those; they print
 UNCHANGED when there was nothing to do, and the operation reports no change.
@@ -26,19 +26,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from pyinfra.api.command import UNCHANGED, FileUploadCommand, RunAs, StringCommand
+from pyinfra.api.command import UNCHANGED, FileUploadCommand, RunAs, StringCommand, is_login
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
-from pyinfra.api.runner import (
-    failed_finally,
-    is_login,
-    made_now,
-    read_behind,
-    run_group,
-    run_host_operation,
-    succeeded,
-    take_read,
-)
+from pyinfra.api.run.reads import made_now, read_behind, take_read
+from pyinfra.api.run.steps import failed_finally, run_group, run_host_operation, succeeded
 from pyinfra.api.state import Events, HostOperation, OperationMeta, State
 
 logger = logging.getLogger("pyinfra")

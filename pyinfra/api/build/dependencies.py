@@ -16,9 +16,9 @@ touches everything under it too (a recursive chown, a removal), and a fact listi
 directory's content (`find_files`) reads everything under it.
 
 An opaque operation (`server.shell`, `server.script`, `python.execute`, an operation
-of the user's own: api/operation.py) may change anything: every operation after it
+of the user's own: api/operation/decorator.py) may change anything: every operation after it
 on the host that reads a fact depends on it. Its facts are still read in the round
-trip of the commands before it (api/runner.py read_behind), so this costs no round
+trip of the commands before it (api/run/reads.py read_behind), so this costs no round
 trip of its own.
 """
 

@@ -12,7 +12,7 @@ waits for it, and costs one more. When build() returns, every operation is compl
 Facts describe the host before the deploy runs, so building operations side by side
 gives what building them one by one would. An operation whose facts an earlier one of
 the run may change is marked as depending on it, and made again when its turn comes
-(api/dependencies.py).
+(api/build/dependencies.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import gevent.event
 
 from pyinfra.api import context
 from pyinfra.api.command import Command
-from pyinfra.api.dependencies import mark_dependent
+from pyinfra.api.build.dependencies import mark_dependent
 from pyinfra.api.exceptions import FactError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
@@ -79,7 +79,7 @@ class Build:
     def __init__(self, state: State, entry_frames: list[tuple[str, int]] | None = None):
         self.state = state
         # (file, line) of the user's frames where the build was entered (add_op's
-        # caller): the outer part of every operation's call site (api/operation.py).
+        # caller): the outer part of every operation's call site (api/operation/decorator.py).
         self.entry_frames = entry_frames or []
         self.running = 0
         self.idle = gevent.event.Event()

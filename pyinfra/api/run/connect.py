@@ -1,0 +1,95 @@
+"""Phase 3 and the end of a run: connecting every host at once, stopping what runs
+on them (Ctrl-C, a signal) and closing their connections."""
+
+from __future__ import annotations
+
+import gevent
+import gevent.event
+
+from pyinfra.api.connectors.base import KILL_GRACE
+from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.host import Host
+from pyinfra.api.parallel import map_hosts
+from pyinfra.api.state import State
+
+# Handshakes in flight at once. Key exchange costs CPU on both ends: started all at once
+# on hundreds of hosts, each would take long enough to run past TIMEOUT, which counts
+# from the start of that host's own attempt.
+CONNECT_AT_ONCE = 64
+
+
+def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None) -> None:
+    """Connect every targeted host at once; a host that cannot be reached is failed.
+    `on_progress(done, total)` is called as hosts finish."""
+    from pyinfra.api.connectors import make_connector
+
+    hosts = hosts if hosts is not None else state.targets
+    done = [0]
+
+    parallel = min(state.config.PARALLEL or CONNECT_AT_ONCE, CONNECT_AT_ONCE)
+    # Shells open while connecting only when every host connects at once: a session
+    # starting (the login shell's rc files run then) must not delay handshakes still
+    # waiting for their turn; with more hosts they open at the first fact.
+    prepare = len(hosts) <= parallel
+
+    # The first hosts' TCP connections start now, before the SSH library is loaded
+    # (make_connector's first call loads it): the handshakes run during the import.
+    dials = {}
+    if hosts:
+        from pyinfra.api.connectors.sshdial import dial
+
+        dials = {host: dial(host, state.config.TIMEOUT) for host in hosts[:parallel]}
+        if any(dials.values()):
+            from pyinfra.api.connectors import load_paramiko
+
+            load_paramiko()  # now, before anything else can take the CPU
+
+    for host in hosts:
+        state.connecting[host] = gevent.event.Event()
+
+    def connect(host: Host) -> None:
+        dialled = dials.pop(host, None)
+        try:
+            connector = make_connector(host, state.config, on_output=state.on_output)
+            if dialled is not None:
+                connector.connect(dialled)
+            else:
+                connector.connect()
+            if prepare:
+                connector.prepare()
+        except ConnectError as error:
+            state.fail_host(host, str(error))
+        else:
+            host.connector = connector
+        finally:
+            if dialled is not None:
+                dialled.close()
+            state.connecting.pop(host).set()
+        done[0] += 1
+        if on_progress:
+            on_progress(done[0], len(hosts))
+
+    map_hosts(parallel, hosts, connect)
+
+
+def interrupt_all(state: State) -> None:
+    """Ctrl-C: nothing new starts on any host; the commands in flight (operations and
+    fact reads) are stopped on their hosts, each with its whole process tree. Returns
+    once the operations in flight know how they ended, or after TIMEOUT (+ KILL_GRACE)
+    seconds: those still "running" then are shown as interrupted while running."""
+    state.interrupted = True
+    hosts = [host for host in state.inventory if host.connector is not None]
+    with gevent.Timeout(state.config.TIMEOUT + KILL_GRACE, False):
+        map_hosts(None, hosts, lambda host: host.connector.interrupt())
+        while any(op.status == "running" for ops in state.host_ops.values() for op in ops.values()):
+            gevent.sleep(0.05)
+
+
+def disconnect_all(state: State) -> None:
+    """Close every connection; a close that does not finish in 5 s is abandoned, so
+    leaving (even after Ctrl-C) never hangs."""
+    for host in state.inventory:
+        if host.connector is not None:
+            with gevent.Timeout(5, False):
+                host.connector.close()
+
