@@ -9,7 +9,7 @@ from pyinfra.modules import (
     files,
     unknown_operation,
 )
-from pyinfra.modules._files import edit_line
+from pyinfra.modules._lines import edit_line
 from pyinfra.modules.pkg import BSD_UNSUPPORTED
 
 RC_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "S")

@@ -12,7 +12,8 @@ from pyinfra.modules import (
     files,
     unknown_operation,
 )
-from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, sha1_of, upload_commands
+from pyinfra.modules._files import local_path, path_arg, sha1_of, upload_commands
+from pyinfra.modules._lines import edit_line, escape_bre
 from pyinfra.modules._packages import earlier_commands
 
 
