@@ -22,14 +22,15 @@ def shell(state, host, commands, chdir=None):
     """Run shell commands as written (they are the shell code; nothing is quoted).
 
     + commands: a command or a list of them, run in order
-    + chdir: directory to run each command in
+    + chdir: directory to run each command in (``cd DIR && (COMMAND)``)
     """
     if isinstance(commands, str):
         commands = [commands]
     for command in commands:
         if not isinstance(command, str):
             raise OperationError(f"a shell command must be a string, not {command!r}")
-        yield f"cd {path_arg(chdir)} && {command}" if chdir else command
+        # In a subshell: `a; b` or `a || b` must not run where the cd failed.
+        yield f"cd {path_arg(chdir)} && ({command})" if chdir else command
 
 
 @operation
