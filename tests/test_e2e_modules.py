@@ -526,3 +526,35 @@ def test_bad_arguments_fail_before_anything_runs(pyinfra, deploy_dir, tmp_path, 
     assert not marker.exists(), "nothing may run when the deploy cannot be built"
     if "template" in call:
         assert "broken.jn2, line 2" in result.stderr
+
+
+def test_init_rc_runs_the_rc_d_script_and_converges(pyinfra, deploy_dir, tmp_path):
+    """init.rc as 0.1 documents it: /etc/rc.d/<name> start, stop, from its onestatus."""
+    name = f"pyinfra-t-rc-{RUN_ID}"
+    state = tmp_path / "running"
+    made_dir = not os.path.isdir("/etc/rc.d")
+    os.makedirs("/etc/rc.d", exist_ok=True)
+    script = f"/etc/rc.d/{name}"
+    with open(script, "w") as handle:
+        handle.write(
+            "#!/bin/sh\n"
+            f'case "$1" in start) touch {state} ;; stop) rm -f {state} ;;'
+            f" onestatus) [ -e {state} ] ;; *) exit 2 ;; esac\n"
+        )
+    os.chmod(script, 0o755)
+    try:
+        for running, exists in ((True, True), (False, False)):
+            root = deploy_dir(
+                {
+                    "inventory.py": "HOSTS = ['127.0.0.2']\n",
+                    "deploy.py": f"from pyinfra.modules import init\ninit.rc('{name}', running={running})\n",
+                }
+            )
+            applied(pyinfra("inventory.py", "deploy.py", cwd=root))
+            assert state.exists() is exists
+            unchanged(pyinfra("inventory.py", "deploy.py", cwd=root))
+            assert state.exists() is exists
+    finally:
+        os.remove(script)
+        if made_dir:
+            os.rmdir("/etc/rc.d")

@@ -3,14 +3,18 @@ line edits. Operations of every module build on these; nothing here is an operat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
 import re
+from typing import TYPE_CHECKING
 
 from pyinfra.api import FileUploadCommand, OperationError, quote
-from pyinfra.api.command import UNCHANGED
 from pyinfra.api.diff import ContentChange, note, note_attributes
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def path_arg(path: str) -> str:
@@ -143,164 +147,6 @@ def local_path(state, filename, add_deploy_dir: bool = True) -> str:
     return path
 
 
-def escape_bre(text: str) -> str:
-    """`text` as a basic regular expression (grep's) matching exactly itself."""
-    return re.sub(r"([\\.*\[\]^$])", r"\\\1", text)
-
-
-def append_line_command(name: str, text: str) -> str:
-    path = path_arg(name)
-    # A file whose last line has no newline would swallow the new line into it.
-    return (
-        f'if [ -s {path} ] && [ -n "$(tail -c 1 {path})" ]; then echo >> {path}; fi;'
-        f" printf '%s\\n' {quote(text)} >> {path}"
-    )
-
-
-def append_line_on_host(name: str, pattern: str, text: str, ignore_case: bool = False) -> str:
-    """Shell code appending `text` to `name` unless one of its lines matches `pattern`,
-    as find_in_file sees them (a regular file, grep's BRE), and printing UNCHANGED
-    then. A file grep cannot read fails, with grep's message."""
-    path = path_arg(name)
-    flags = "-i " if ignore_case else ""
-    return (
-        f"if [ -f {path} ]; then grep -q {flags}-e {quote(pattern)} -- {path}; __pyinfra_s=$?;"
-        f" else __pyinfra_s=1; fi; case $__pyinfra_s in 0) echo {UNCHANGED} ;;"
-        f" 1) {append_line_command(name, text)} ;; *) exit $__pyinfra_s ;; esac"
-    )
-
-
-# Drop (or replace) the lines listed in PYINFRA_LINES, compared whole and literally,
-# so the shell and awk never see the user's text as code or as a regular expression.
-# Each listed line carries a leading "=" so an empty line survives split().
-REWRITE_AWK = (
-    'BEGIN { n = split(ENVIRON["PYINFRA_LINES"], lines, "\\n");'
-    " for (i = 1; i <= n; i++) wanted[lines[i]] = 1 }"
-    ' ("=" $0) in wanted { if (ENVIRON["PYINFRA_REPLACE_SET"] == "1")'
-    ' print ENVIRON["PYINFRA_REPLACE"]; next }'
-    " { print }"
-)
-
-
-def rewrite_lines_command(name: str, lines: list[str], replace: str | None) -> str:
-    """Remove `lines` from a file, or replace each with `replace`, keeping the file's
-    owner and mode (the result is written back into the same file)."""
-    path = path_arg(name)
-    env = f"PYINFRA_LINES={quote(chr(10).join('=' + line for line in lines))}"
-    if replace is not None:
-        env += f" PYINFRA_REPLACE_SET=1 PYINFRA_REPLACE={quote(replace)}"
-    return (
-        f't=$(mktemp) && {{ {env} awk {quote(REWRITE_AWK)} < {path} > "$t"'
-        f' && cat "$t" > {path}; r=$?; rm -f "$t"; [ $r -eq 0 ]; }}'
-    )
-
-
-def edit_line(
-    host,
-    name: str,
-    pattern: str,
-    text: str,
-    present: bool = True,
-    replace: str | None = None,
-    ignore_case: bool = False,
-):
-    """Make the lines of `name` matching `pattern` (a BRE) be present (adding `text`),
-    absent, or replaced by `replace`."""
-    fact_args = (name, pattern, True) if ignore_case else (name, pattern)
-    matches = host.fact.find_in_file(*fact_args)
-
-    exists = matches is not None
-
-    if not present:
-        if matches:
-            note(host, ContentChange(name, exists, edit=rewritten(matches, None)))
-            yield rewrite_lines_command(name, matches, None)
-        return
-
-    if replace is None:
-        if not matches:
-            note(host, ContentChange(name, exists, edit=appended(text)))
-            yield append_line_command(name, text)
-        return
-
-    if matches:
-        stale = [line for line in matches if line != replace]
-        if stale:
-            note(host, ContentChange(name, exists, edit=rewritten(stale, replace)))
-            yield rewrite_lines_command(name, stale, replace)
-        return
-    # Nothing to replace: add the replacement line, unless it is there already.
-    if not host.fact.find_in_file(name, f"^{escape_bre(replace)}$"):
-        note(host, ContentChange(name, exists, edit=appended(replace)))
-        yield append_line_command(name, replace)
-
-
-# What the commands above make of a file's content, for diffs: the same edit, in Python.
-
-
-def appended(text: str):
-    def edit(content: bytes) -> bytes:
-        if content and not content.endswith(b"\n"):
-            content += b"\n"  # as append_line_command: the last line is ended first
-        return content + text.encode("utf-8", "surrogateescape") + b"\n"
-
-    return edit
-
-
-def rewritten(lines: list[str], replace: str | None):
-    wanted = set(lines)
-
-    def edit(content: bytes) -> bytes:
-        # As REWRITE_AWK: records are lines, compared whole; each is printed ended by
-        # a newline (a last line without one gets one).
-        records = content.decode("utf-8", "surrogateescape").split("\n")
-        if records[-1] == "":
-            records.pop()
-        out = []
-        for record in records:
-            if record not in wanted:
-                out.append(record)
-            elif replace is not None:
-                out.append(replace)
-        return "".join(record + "\n" for record in out).encode("utf-8", "surrogateescape")
-
-    return edit
-
-
-def parse_line_flags(flags) -> bool:
-    """sed-style flags of files.line; returns whether to ignore case."""
-    if not flags:
-        return False
-    ignore_case = False
-    for flag in flags:
-        if flag in ("i", "I"):
-            ignore_case = True
-        elif flag != "g":
-            raise OperationError(f"unsupported flag {flag!r}: files.line knows 'i' (ignore case)")
-    return ignore_case
-
-
-def sed_escape(text: str, newlines: bool = False) -> str:
-    """`text` for one side of a sed `s/.../.../` command: bare slashes escaped (escaped
-    ones and other backslash sequences kept), newlines escaped in a replacement."""
-    out = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            out.append(text[index : index + 2])
-            index += 2
-            continue
-        if char == "/":
-            out.append("\\/")
-        elif char == "\n" and newlines:
-            out.append("\\n")
-        else:
-            out.append(char)
-        index += 1
-    return "".join(out)
-
-
 def download_command(url: str, destination: str) -> str:
     """Fetch `url` into `destination` with curl, or wget where curl is missing; a failed
     download leaves no partial file behind."""
@@ -309,3 +155,58 @@ def download_command(url: str, destination: str) -> str:
         f"{{ if command -v curl >/dev/null 2>&1; then curl -fsSL -o {path} {url};"
         f" else wget -q -O {path} {url}; fi; }} || {{ rm -f {path}; false; }}"
     )
+
+
+def same_link_target(name: str, current: str, wanted: str) -> bool:
+    """Whether a link at `name` pointing at `current` names the `wanted` path. Relative
+    targets are read from the link's directory, as the kernel reads them; only an
+    absolute link name has a directory to read them from."""
+    if current == wanted:
+        return True
+    if not posixpath.isabs(name):
+        return False
+    directory = posixpath.dirname(name)
+    return posixpath.normpath(posixpath.join(directory, current)) == posixpath.normpath(
+        posixpath.join(directory, wanted)
+    )
+
+
+def hard_link(host, name, target, present, user, group):
+    info = host.fact.file(name)
+    if info is False:
+        raise OperationError(f"{name} exists and is not a file")
+    if not present:
+        if info:
+            yield f"rm -f {path_arg(name)}"
+        return
+    if not target:
+        raise OperationError("a link needs a target")
+    if info is None:
+        yield f"ln {path_arg(target)} {path_arg(name)}"
+    yield from attribute_commands(name, info, user, group, host=host)
+
+
+@functools.lru_cache(maxsize=64)
+def template_environment(search_path: tuple[str, ...]) -> jinja2.Environment:
+    """One environment per search path, shared by every host: a template is compiled
+    once (and again only when its file changes), then rendered for each host."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(search_path)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def local_tree(source: str) -> tuple[list[str], list[str]]:
+    """Directories and files under `source`, relative to it, sorted."""
+    directories, files_found = [], []
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, source)
+        if relative != ".":
+            directories.append(relative)
+        for filename in sorted(filenames):
+            files_found.append(os.path.normpath(os.path.join(relative, filename)))
+    return directories, files_found

@@ -9,7 +9,8 @@ import re
 from pyinfra.api import OperationError, operation, quote
 from pyinfra.facts.apt import parse_sources_list_line
 from pyinfra.modules import unknown_operation
-from pyinfra.modules._files import edit_line, escape_bre, path_arg
+from pyinfra.modules._files import path_arg
+from pyinfra.modules._lines import edit_line, escape_bre
 from pyinfra.modules._packages import earlier_commands, ensure_packages, is_url, package_file
 
 APT_GET = "DEBIAN_FRONTEND=noninteractive apt-get"

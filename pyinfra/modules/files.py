@@ -6,35 +6,38 @@ reader never sees half a file; an upload whose content is already there is skipp
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING
 
-from pyinfra.api import OperationError, operation, quote
-from pyinfra.api.diff import AttributeChange, ContentChange, note
+from pyinfra.api import OperationError, operation
+from pyinfra.api.diff import AttributeChange, note
 from pyinfra.api.templating import TemplateHost, template_line
 from pyinfra.modules import unknown_operation
 from pyinfra.modules._files import (
-    append_line_on_host,
     attribute_commands,
     download_command,
-    edit_line,
+    hard_link,
     local_path,
+    local_tree,
     move_into_place,
-    parse_line_flags,
     parse_mode,
     path_arg,
-    sed_escape,
+    same_link_target,
     sha1_of,
     temp_path,
+    template_environment,
     upload_commands,
 )
-
-if TYPE_CHECKING:
-    import jinja2
+from pyinfra.modules._lines import (
+    append_line_on_host,
+    edit_line,
+    line_pattern,
+    line_text,
+    parse_line_flags,
+    replace_commands,
+)
 
 
 @operation
@@ -135,42 +138,16 @@ def link(state, host, name, target=None, present=True, user=None, group=None, sy
     yield from attribute_commands(name, info, user, group, link=True, host=host)
 
 
-def same_link_target(name: str, current: str, wanted: str) -> bool:
-    """Whether a link at `name` pointing at `current` names the `wanted` path. Relative
-    targets are read from the link's directory, as the kernel reads them; only an
-    absolute link name has a directory to read them from."""
-    if current == wanted:
-        return True
-    if not posixpath.isabs(name):
-        return False
-    directory = posixpath.dirname(name)
-    return posixpath.normpath(posixpath.join(directory, current)) == posixpath.normpath(
-        posixpath.join(directory, wanted)
-    )
-
-
-def hard_link(host, name, target, present, user, group):
-    info = host.fact.file(name)
-    if info is False:
-        raise OperationError(f"{name} exists and is not a file")
-    if not present:
-        if info:
-            yield f"rm -f {path_arg(name)}"
-        return
-    if not target:
-        raise OperationError("a link needs a target")
-    if info is None:
-        yield f"ln {path_arg(target)} {path_arg(name)}"
-    yield from attribute_commands(name, info, user, group, host=host)
-
-
 @operation
 def line(state, host, name, line, present=True, replace=None, flags=None):
     """Ensure a line is in a file, is not, or is replaced by another.
 
     + name: path of the remote file (created when a line is added to a missing file)
     + line: basic regular expression (grep's) matching the line; unless anchored with
-      ``^`` / ``$`` it matches anywhere in a line. When missing, it is appended as is.
+      ``^`` / ``$`` it matches anywhere in a line. When missing, the expression is
+      added without its anchors and escapes (``^127\\.0\\.0\\.1$`` adds
+      ``127.0.0.1``); an expression that line would not match (``^key=.*$``) needs
+      ``replace``, else the operation fails before it runs
     + present: whether a matching line should be in the file; False removes every match
     + replace: text that replaces every matching line (whole line, taken literally);
       appended when nothing matches and it is not in the file yet
@@ -178,7 +155,8 @@ def line(state, host, name, line, present=True, replace=None, flags=None):
       always replaced whole)
     """
     ignore_case = parse_line_flags(flags)
-    yield from edit_line(host, name, line_pattern(line), line, present, replace, ignore_case)
+    text = line_text(line, ignore_case) if present and replace is None else line
+    yield from edit_line(host, name, line_pattern(line), text, present, replace, ignore_case)
 
 
 def line_on_host(state, host, name, line, present=True, replace=None, flags=None):
@@ -187,20 +165,11 @@ def line_on_host(state, host, name, line, present=True, replace=None, flags=None
     are removed or replaced: those are planned from the file's lines."""
     if not present or replace is not None:
         return None
-    return [append_line_on_host(name, line_pattern(line), line, parse_line_flags(flags))]
+    ignore_case = parse_line_flags(flags)
+    return [append_line_on_host(name, line_pattern(line), line_text(line, ignore_case), ignore_case)]
 
 
 line.operation_function.on_host = line_on_host
-
-
-def line_pattern(line: str) -> str:
-    """files.line's regular expression: matching anywhere in a line unless anchored."""
-    pattern = line
-    if not pattern.startswith("^"):
-        pattern = f"^.*{pattern}"
-    if not pattern.endswith("$"):
-        pattern = f"{pattern}.*$"
-    return pattern
 
 
 @operation
@@ -293,19 +262,6 @@ def template(
     yield from upload_commands(host, content, sha1, remote_filename, user, group, mode, create_remote_dir)
 
 
-@functools.lru_cache(maxsize=64)
-def template_environment(search_path: tuple[str, ...]) -> jinja2.Environment:
-    """One environment per search path, shared by every host: a template is compiled
-    once (and again only when its file changes), then rendered for each host."""
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(list(search_path)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
 @operation
 def download(
     state, host, source_url, destination, user=None, group=None, mode=None, cache_time=None, force=False
@@ -357,8 +313,10 @@ def replace(state, host, name, match, replace, flags=None):
       0.1): 'g' (every match in a line, not just the first), 'i' (ignore case), a
       number (only that match)
 
-    Nothing is done when no line matches, so a replacement that the expression matches
-    again (replacing ``a`` with ``aa``) changes the file on every deploy.
+    Nothing is done when no line matches, or when every matching line already reads as
+    the replacement makes it. A replacement the expression matches again (replacing
+    ``a`` with ``aa``) would change the file on every deploy: that is an error before
+    anything runs.
     """
     if isinstance(flags, (list, tuple)) and all(isinstance(flag, str) for flag in flags):
         flags = "".join(flags)
@@ -367,28 +325,7 @@ def replace(state, host, name, match, replace, flags=None):
         raise OperationError(f"unsupported flags {flags!r}: use g, i or a number")
     if not isinstance(match, str) or not match:
         raise OperationError("match must be a non-empty regular expression")
-    ignore_case = "i" in flags or "I" in flags
-    matches = host.fact.find_in_file(*((name, match, True) if ignore_case else (name, match)))
-    # None: the file is not there now; it may be by the time this runs.
-    if matches == []:
-        return
-    expression = f"s/{sed_escape(match)}/{sed_escape(str(replace), newlines=True)}/{flags}"
-    # Its diff shows what the host's own sed makes of the file (api/diff.py).
-    note(host, ContentChange(name, exists=matches is not None, sed=expression))
-    yield f"sed -i {quote(expression)} {path_arg(name)}"
-
-
-def local_tree(source: str) -> tuple[list[str], list[str]]:
-    """Directories and files under `source`, relative to it, sorted."""
-    directories, files_found = [], []
-    for dirpath, dirnames, filenames in os.walk(source):
-        dirnames.sort()
-        relative = os.path.relpath(dirpath, source)
-        if relative != ".":
-            directories.append(relative)
-        for filename in sorted(filenames):
-            files_found.append(os.path.normpath(os.path.join(relative, filename)))
-    return directories, files_found
+    yield from replace_commands(host, name, match, str(replace), flags)
 
 
 @operation

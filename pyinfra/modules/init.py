@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from pyinfra.api import OperationError, operation, quote
@@ -9,8 +10,8 @@ from pyinfra.modules import (
     files,
     unknown_operation,
 )
-from pyinfra.modules._files import edit_line
-from pyinfra.modules.pkg import BSD_UNSUPPORTED
+from pyinfra.modules._files import upload_commands
+from pyinfra.modules._lines import edit_line, escape_bre
 
 RC_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "S")
 
@@ -181,18 +182,34 @@ def d_enable(
 
 @operation
 def rc(state, host, name, running=True, restarted=False, reloaded=False, command=None, enabled=None):
-    """Manage a BSD service run by its /etc/rc.d script. BSD hosts are not supported:
-    this operation always fails with an error saying so.
+    """Manage a service run by its BSD-style /etc/rc.d script, as 0.1 did.
 
     + name: the script's name in /etc/rc.d
     + running: whether it should be running (None: leave it as it is)
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
     + command: another action of the script to run
-    + enabled: whether it starts at boot
+    + enabled: True writes ``<name>_enable="YES"`` in /etc/rc.conf.local (replacing
+      any other ``<name>_enable=`` line there), False removes those lines
+
+    Whether it runs is what the script's ``onestatus`` (``check`` on OpenBSD) says.
+    BSD hosts as a whole are not supported (see docs/deploys.md): this operation only
+    runs the script and edits rc.conf.local, which any host with such scripts has.
     """
-    raise OperationError(BSD_UNSUPPORTED.format(name="init.rc"))
-    yield  # an operation is a generator of commands
+    name = check_name(name)
+    status = (host.fact.rcd_status or {}).get(name)
+    action = lambda verb: f"/etc/rc.d/{quote(name)} {quote(verb)}"
+    yield from service_commands(action, status, running, restarted, reloaded, command)
+    if isinstance(enabled, bool):
+        pattern = f"^{escape_bre(name)}_enable=.*$"
+        yield from edit_line(
+            host,
+            "/etc/rc.conf.local",
+            pattern,
+            f'{name}_enable="YES"',
+            present=enabled,
+            replace=f'{name}_enable="YES"' if enabled else None,
+        )
 
 
 @operation
@@ -204,8 +221,9 @@ def upstart(state, host, name, running=True, restarted=False, reloaded=False, co
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
     + command: another initctl action to run for it
-    + enabled: False writes ``manual`` in ``/etc/init/<name>.override`` so it does not
-      start at boot; True removes that override
+    + enabled: False makes ``/etc/init/<name>.override`` hold ``manual`` (and nothing
+      else) so it does not start at boot; True removes that override file, as 0.1
+      documents (the override file is pyinfra's to manage)
     """
     name = check_name(name)
     status = (host.fact.upstart_status or {}).get(name)
@@ -213,9 +231,12 @@ def upstart(state, host, name, running=True, restarted=False, reloaded=False, co
     yield from service_commands(action, status, running, restarted, reloaded, command)
     override = f"/etc/init/{name}.override"
     if enabled is False:
-        yield from edit_line(host, override, "^manual$", "manual")
+        yield from upload_commands(host, MANUAL, hashlib.sha1(MANUAL).hexdigest(), override)
     elif enabled is True:
-        yield from edit_line(host, override, "^manual$", "manual", present=False)
+        yield from files.file.operation_function(state, host, override, present=False)
+
+
+MANUAL = b"manual\n"
 
 
 @operation

@@ -12,7 +12,8 @@ from pyinfra.modules import (
     files,
     unknown_operation,
 )
-from pyinfra.modules._files import edit_line, escape_bre, local_path, path_arg, sha1_of, upload_commands
+from pyinfra.modules._files import local_path, path_arg, sha1_of, upload_commands
+from pyinfra.modules._lines import edit_line, escape_bre
 from pyinfra.modules._packages import earlier_commands
 
 
@@ -21,14 +22,15 @@ def shell(state, host, commands, chdir=None):
     """Run shell commands as written (they are the shell code; nothing is quoted).
 
     + commands: a command or a list of them, run in order
-    + chdir: directory to run each command in
+    + chdir: directory to run each command in (``cd DIR && (COMMAND)``)
     """
     if isinstance(commands, str):
         commands = [commands]
     for command in commands:
         if not isinstance(command, str):
             raise OperationError(f"a shell command must be a string, not {command!r}")
-        yield f"cd {path_arg(chdir)} && {command}" if chdir else command
+        # In a subshell: `a; b` or `a || b` must not run where the cd failed.
+        yield f"cd {path_arg(chdir)} && ({command})" if chdir else command
 
 
 @operation(opaque=True)

@@ -1,0 +1,380 @@
+"""Lines in files: matching them with grep's basic regular expressions (BRE), adding,
+removing and replacing them, and sed substitutions; what each edit makes of a file, in
+Python, for diffs and for checking that an edit converges."""
+
+from __future__ import annotations
+
+import re
+
+from pyinfra.api import OperationError, quote
+from pyinfra.api.command import UNCHANGED
+from pyinfra.api.diff import ContentChange, note
+from pyinfra.modules._files import path_arg
+
+
+def escape_bre(text: str) -> str:
+    """`text` as a basic regular expression (grep's) matching exactly itself."""
+    return re.sub(r"([\\.*\[\]^$])", r"\\\1", text)
+
+
+def append_line_command(name: str, text: str) -> str:
+    path = path_arg(name)
+    # A file whose last line has no newline would swallow the new line into it.
+    return (
+        f'if [ -s {path} ] && [ -n "$(tail -c 1 {path})" ]; then echo >> {path}; fi;'
+        f" printf '%s\\n' {quote(text)} >> {path}"
+    )
+
+
+def append_line_on_host(name: str, pattern: str, text: str, ignore_case: bool = False) -> str:
+    """Shell code appending `text` to `name` unless one of its lines matches `pattern`,
+    as find_in_file sees them (a regular file, grep's BRE), and printing UNCHANGED
+    then. A file grep cannot read fails, with grep's message."""
+    path = path_arg(name)
+    flags = "-i " if ignore_case else ""
+    return (
+        f"if [ -f {path} ]; then grep -q {flags}-e {quote(pattern)} -- {path}; __pyinfra_s=$?;"
+        f" else __pyinfra_s=1; fi; case $__pyinfra_s in 0) echo {UNCHANGED} ;;"
+        f" 1) {append_line_command(name, text)} ;; *) exit $__pyinfra_s ;; esac"
+    )
+
+
+# Drop (or replace) the lines listed in PYINFRA_LINES, compared whole and literally,
+# so the shell and awk never see the user's text as code or as a regular expression.
+# Each listed line carries a leading "=" so an empty line survives split().
+REWRITE_AWK = (
+    'BEGIN { n = split(ENVIRON["PYINFRA_LINES"], lines, "\\n");'
+    " for (i = 1; i <= n; i++) wanted[lines[i]] = 1 }"
+    ' ("=" $0) in wanted { if (ENVIRON["PYINFRA_REPLACE_SET"] == "1")'
+    ' print ENVIRON["PYINFRA_REPLACE"]; next }'
+    " { print }"
+)
+
+
+def rewrite_lines_command(name: str, lines: list[str], replace: str | None) -> str:
+    """Remove `lines` from a file, or replace each with `replace`, keeping the file's
+    owner and mode (the result is written back into the same file)."""
+    path = path_arg(name)
+    env = f"PYINFRA_LINES={quote(chr(10).join('=' + line for line in lines))}"
+    if replace is not None:
+        env += f" PYINFRA_REPLACE_SET=1 PYINFRA_REPLACE={quote(replace)}"
+    return (
+        f't=$(mktemp) && {{ {env} awk {quote(REWRITE_AWK)} < {path} > "$t"'
+        f' && cat "$t" > {path}; r=$?; rm -f "$t"; [ $r -eq 0 ]; }}'
+    )
+
+
+def edit_line(
+    host,
+    name: str,
+    pattern: str,
+    text: str,
+    present: bool = True,
+    replace: str | None = None,
+    ignore_case: bool = False,
+):
+    """Make the lines of `name` matching `pattern` (a BRE) be present (adding `text`),
+    absent, or replaced by `replace`."""
+    fact_args = (name, pattern, True) if ignore_case else (name, pattern)
+    matches = host.fact.find_in_file(*fact_args)
+
+    exists = matches is not None
+
+    if not present:
+        if matches:
+            note(host, ContentChange(name, exists, edit=rewritten(matches, None)))
+            yield rewrite_lines_command(name, matches, None)
+        return
+
+    if replace is None:
+        if not matches:
+            note(host, ContentChange(name, exists, edit=appended(text)))
+            yield append_line_command(name, text)
+        return
+
+    if matches:
+        stale = [line for line in matches if line != replace]
+        if stale:
+            note(host, ContentChange(name, exists, edit=rewritten(stale, replace)))
+            yield rewrite_lines_command(name, stale, replace)
+        return
+    # Nothing to replace: add the replacement line, unless it is there already.
+    if not host.fact.find_in_file(name, f"^{escape_bre(replace)}$"):
+        note(host, ContentChange(name, exists, edit=appended(replace)))
+        yield append_line_command(name, replace)
+
+
+# What the commands above make of a file's content, for diffs: the same edit, in Python.
+
+
+def appended(text: str):
+    def edit(content: bytes) -> bytes:
+        if content and not content.endswith(b"\n"):
+            content += b"\n"  # as append_line_command: the last line is ended first
+        return content + text.encode("utf-8", "surrogateescape") + b"\n"
+
+    return edit
+
+
+def rewritten(lines: list[str], replace: str | None):
+    wanted = set(lines)
+
+    def edit(content: bytes) -> bytes:
+        # As REWRITE_AWK: records are lines, compared whole; each is printed ended by
+        # a newline (a last line without one gets one).
+        records = content.decode("utf-8", "surrogateescape").split("\n")
+        if records[-1] == "":
+            records.pop()
+        out = []
+        for record in records:
+            if record not in wanted:
+                out.append(record)
+            elif replace is not None:
+                out.append(replace)
+        return "".join(record + "\n" for record in out).encode("utf-8", "surrogateescape")
+
+    return edit
+
+
+def parse_line_flags(flags) -> bool:
+    """sed-style flags of files.line; returns whether to ignore case."""
+    if not flags:
+        return False
+    ignore_case = False
+    for flag in flags:
+        if flag in ("i", "I"):
+            ignore_case = True
+        elif flag != "g":
+            raise OperationError(f"unsupported flag {flag!r}: files.line knows 'i' (ignore case)")
+    return ignore_case
+
+
+def sed_escape(text: str, newlines: bool = False) -> str:
+    """`text` for one side of a sed `s/.../.../` command: bare slashes escaped (escaped
+    ones and other backslash sequences kept), newlines escaped in a replacement."""
+    out = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            out.append(text[index : index + 2])
+            index += 2
+            continue
+        if char == "/":
+            out.append("\\/")
+        elif char == "\n" and newlines:
+            out.append("\\n")
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
+# grep's and sed's basic regular expressions in Python's syntax, so an operation can
+# tell at build time what its edit makes of the lines the facts read.
+
+POSIX_CLASSES = {
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r" \t\n\r\f\v",
+    "blank": r" \t",
+    "xdigit": "0-9A-Fa-f",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+}
+# GNU's backslash sequences in a BRE, as Python writes them.
+BRE_ESCAPES = {"(": "(", ")": ")", "{": "{", "}": "}", "|": "|", "+": "+", "?": "?"}
+BRE_ESCAPES.update({c: "\\" + c for c in "wWsSbB123456789"})
+BRE_ESCAPES.update({"<": r"\b(?=\w)", ">": r"\b(?<=\w)"})
+
+
+def bre_to_python(pattern: str) -> str | None:
+    """The Python regular expression matching what the BRE `pattern` matches; None for
+    one it cannot translate (then nothing is decided from it)."""
+    out, index, n = [], 0, len(pattern)
+    while index < n:
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 == n:
+                return None
+            nxt = pattern[index + 1]
+            if nxt in BRE_ESCAPES:
+                out.append(BRE_ESCAPES[nxt])
+            elif nxt.isalnum():
+                return None
+            else:
+                out.append(re.escape(nxt))
+            index += 2
+        elif char == "[":
+            end, body = bracket(pattern, index)
+            if end is None:
+                return None
+            out.append(body)
+            index = end
+        elif char == "^" and index == 0:
+            out.append("^")
+            index += 1
+        elif char == "$" and index == n - 1:
+            out.append("$")
+            index += 1
+        elif char == "*" and (index == 0 or pattern[index - 1 : index + 1] == "^*"):
+            out.append(r"\*")  # a leading star is literal in a BRE
+            index += 1
+        elif char == "*":
+            if not out or out[-1] != "*":  # a** is a*
+                out.append(char)
+            index += 1
+        elif char == ".":
+            out.append(char)
+            index += 1
+        else:
+            out.append(re.escape(char))
+            index += 1
+    python = "".join(out)
+    try:
+        re.compile(python)
+    except re.error:
+        return None
+    return python
+
+
+def bracket(pattern: str, start: int) -> tuple[int | None, str]:
+    """A bracket expression starting at `start`: (index after it, Python's form)."""
+    index = start + 1
+    out = ["["]
+    if index < len(pattern) and pattern[index] == "^":
+        out.append("^")
+        index += 1
+    first = True
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "]" and not first:
+            out.append("]")
+            return index + 1, "".join(out)
+        if pattern.startswith("[:", index):
+            end = pattern.find(":]", index + 2)
+            name = pattern[index + 2 : end] if end != -1 else None
+            if name not in POSIX_CLASSES:
+                return None, ""
+            out.append(POSIX_CLASSES[name])
+            index = end + 2
+        else:
+            # Inside brackets a BRE's backslash is literal; Python's is not.
+            out.append("\\" + char if char in "\\[]^-" and not (char == "-" and not first) else char)
+            index += 1
+        first = False
+    return None, ""
+
+
+def unescape_bre(text: str) -> str:
+    """`text` with the backslashes that escape a punctuation character removed."""
+    return re.sub(r"\\([^A-Za-z0-9])", r"\1", text)
+
+
+def line_pattern(line: str) -> str:
+    """files.line's regular expression: matching anywhere in a line unless anchored."""
+    pattern = line
+    if not pattern.startswith("^"):
+        pattern = f"^.*{pattern}"
+    if not pattern.endswith("$") or pattern.endswith("\\$"):
+        pattern = f"{pattern}.*$"
+    return pattern
+
+
+# An unescaped star or bracket, or a backslash that makes an operator: what makes an
+# expression match more than one line.
+REGEX_OPERATOR = re.compile(r"(?<!\\)(?:\\\\)*(?:[*[]|\\[(){}|+?wWsSbB<>0-9])")
+
+
+def line_text(line: str, ignore_case: bool) -> str:
+    """The line files.line writes for `line` when no replacement is given: the
+    expression without its anchors, its escapes undone (``^127\\.0\\.0\\.1$`` writes
+    ``127.0.0.1``). An OperationError when the line is anchored and still a regular
+    expression (``^key=.*$``: which line to write?), or when the line written would not
+    match the expression: it would be added again on every deploy."""
+    text = line
+    anchored = text.startswith("^") or (text.endswith("$") and not text.endswith("\\$"))
+    if text.startswith("^"):
+        text = text[1:]
+    if text.endswith("$") and not text.endswith("\\$"):
+        text = text[:-1]
+    if anchored and REGEX_OPERATOR.search(text):
+        raise OperationError(
+            f"files.line: {line!r} is a regular expression, not a line to add: give the"
+            " line to write with replace= (or escape its special characters)"
+        )
+    text = unescape_bre(text)
+    python = bre_to_python(line_pattern(line))
+    if python is not None and not re.search(python, text, re.IGNORECASE if ignore_case else 0):
+        raise OperationError(
+            f"files.line: the line {text!r} does not match {line!r}, so it would be added"
+            " again on every deploy: give the line to write with replace="
+        )
+    return text
+
+
+def sed_replacement(replace: str):
+    """sed's replacement text (``&``, ``\\1``, ``\\n``) as a function of a match."""
+
+    def expand(match: re.Match) -> str:
+        out, index = [], 0
+        while index < len(replace):
+            char = replace[index]
+            if char == "&":
+                out.append(match.group(0))
+            elif char == "\\" and index + 1 < len(replace):
+                index += 1
+                nxt = replace[index]
+                if nxt.isdigit():
+                    out.append(match.group(int(nxt)) or "")
+                else:
+                    out.append("\n" if nxt == "n" else nxt)
+            else:
+                out.append(char)
+            index += 1
+        return "".join(out)
+
+    return expand
+
+
+def substituted(lines: list[str], match: str, replace: str, flags: str) -> list[str] | None:
+    """What sed's ``s/match/replace/flags`` makes of each line; None when it cannot be
+    told here (an expression Python cannot read, a numbered flag)."""
+    python = bre_to_python(match)
+    if python is None or any(flag.isdigit() for flag in flags):
+        return None
+    try:
+        regex = re.compile(python, re.IGNORECASE if "i" in flags or "I" in flags else 0)
+        expand = sed_replacement(replace)
+        return [regex.sub(expand, line, count=0 if "g" in flags else 1) for line in lines]
+    except (re.error, IndexError):  # a group the expression does not have
+        return None
+
+
+def replace_commands(host, name: str, match: str, replace: str, flags: str):
+    """files.replace's sed, when it changes a matching line. An OperationError when
+    applying it again would change the lines again: it could never converge."""
+    ignore_case = "i" in flags or "I" in flags
+    matches = host.fact.find_in_file(*((name, match, True) if ignore_case else (name, match)))
+    # None: the file is not there now; it may be by the time this runs.
+    if matches == []:
+        return
+    if matches:
+        once = substituted(matches, match, replace, flags)
+        if once is not None:
+            twice = substituted(once, match, replace, flags)
+            for first, second in zip(once, twice):
+                if first != second:
+                    raise OperationError(
+                        f"files.replace: replacing {match!r} with {replace!r} matches again"
+                        f" ({first!r} would become {second!r}), so the file would change on"
+                        " every deploy: write an expression the replaced line no longer matches"
+                    )
+            if once == matches:
+                return  # every matching line reads as the replacement makes it already
+    expression = f"s/{sed_escape(match)}/{sed_escape(str(replace), newlines=True)}/{flags}"
+    # Its diff shows what the host's own sed makes of the file (api/diff.py).
+    note(host, ContentChange(name, exists=matches is not None, sed=expression))
+    yield f"sed -i {quote(expression)} {path_arg(name)}"
