@@ -221,19 +221,28 @@ def upstart(state, host, name, running=True, restarted=False, reloaded=False, co
     + restarted: restart it (when it was running already)
     + reloaded: reload it (when it was running already)
     + command: another initctl action to run for it
-    + enabled: False makes ``/etc/init/<name>.override`` hold ``manual`` (and nothing
-      else) so it does not start at boot; True removes that override file, as 0.1
-      documents (the override file is pyinfra's to manage)
+    + enabled: False writes ``manual`` in ``/etc/init/<name>.override`` so it does not
+      start at boot (the file is made holding only that, as 0.1 did, when absent);
+      True removes that override file, as 0.1 documents, when ``manual`` is all it
+      holds. Other lines in an existing override (``env``, ``exec``...) are the
+      user's: they are kept, and only the ``manual`` line is added or removed.
     """
     name = check_name(name)
     status = (host.fact.upstart_status or {}).get(name)
     action = lambda verb: f"initctl {quote(verb)} {quote(name)}"
     yield from service_commands(action, status, running, restarted, reloaded, command)
     override = f"/etc/init/{name}.override"
-    if enabled is False:
-        yield from upload_commands(host, MANUAL, hashlib.sha1(MANUAL).hexdigest(), override)
-    elif enabled is True:
+    if enabled is None:
+        return
+    if not host.fact.file(override):
+        if enabled is False:
+            yield from upload_commands(host, MANUAL, hashlib.sha1(MANUAL).hexdigest(), override)
+        return
+    others = [line for line in host.fact.find_in_file(override, "^.*$") or [] if line.strip() != "manual"]
+    if enabled is True and not any(line.strip() for line in others):
         yield from files.file.operation_function(state, host, override, present=False)
+    else:
+        yield from edit_line(host, override, "^manual$", "manual", present=not enabled)
 
 
 MANUAL = b"manual\n"
