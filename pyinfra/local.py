@@ -10,12 +10,9 @@ import os
 import subprocess
 
 from pyinfra.api import context
-from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.connectors.base import CommandResult
+from pyinfra.api.exceptions import LocalCommandError, PyinfraError
 from pyinfra.api.loader import compile_file, exec_code, user_namespace
-
-
-class LocalCommandError(PyinfraError):
-    pass
 
 
 def shell(commands: str | list[str], splitlines: bool = False, ignore_errors: bool = False):
@@ -35,9 +32,11 @@ def shell(commands: str | list[str], splitlines: bool = False, ignore_errors: bo
         if process.returncode != 0 and not ignore_errors:
             error = process.stderr.decode("utf-8", errors="replace").strip()
             detail = "\n".join(f"  {line}" for line in (error or output).splitlines()[-20:])
+            result = CommandResult(command, process.returncode, output.splitlines(), error.splitlines())
             raise LocalCommandError(
+                result,
                 f"local command failed (exit status {process.returncode}): {command}"
-                + (f"\n{detail}" if detail else "")
+                + (f"\n{detail}" if detail else ""),
             )
     return output.splitlines() if splitlines else output
 

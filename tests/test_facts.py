@@ -19,7 +19,8 @@ from datetime import datetime
 import pytest
 
 from pyinfra.api import quote
-from pyinfra.api.facts import ABSENT, FACTS, FactCommandError, get_fact_class, load_all_facts
+from pyinfra.api.exceptions import FactCommandError
+from pyinfra.api.facts import ABSENT, FACTS, get_fact_class, load_all_facts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = sorted(glob.glob(os.path.join(HERE, "facts", "*", "*.json")))

@@ -85,3 +85,18 @@ def test_api_calls_before_connect_all_say_so():
         add_limited_op(state, server.shell, state.inventory["h"], "true")
     with pytest.raises(PyinfraError, match="get_facts: no host is connected yet"):
         get_facts(state, "os")
+
+
+def test_local_shell_failure_carries_its_result():
+    """local.shell's error is a CommandFailed holding what the command did."""
+    from pyinfra import local
+    from pyinfra.api.exceptions import CommandFailed
+
+    try:
+        local.shell("echo out; echo err >&2; exit 3")
+    except CommandFailed as error:
+        assert error.result.exit_code == 3
+        assert error.result.stdout == ["out"] and error.result.stderr == ["err"]
+        assert str(error) == "local command failed (exit status 3): echo out; echo err >&2; exit 3\n  err"
+    else:
+        raise AssertionError("no error")

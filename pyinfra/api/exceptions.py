@@ -38,6 +38,10 @@ class InventoryError(DeployFileError):
     """The inventory does not describe hosts and groups the tool can use."""
 
 
+class NoSuchGroup(InventoryError, AttributeError):
+    """`inventory.name` for a group the inventory does not have."""
+
+
 class OperationError(PyinfraError):
     """An operation was called with arguments it cannot turn into commands."""
 
@@ -50,6 +54,19 @@ class FactError(PyinfraError):
     """A fact could not be found or was called with wrong arguments."""
 
 
+class FactCommandError(Exception):
+    """A fact's command exited non-zero (the fact cache turns it into the host's
+    error, naming the fact)."""
+
+    def __init__(self, exit_code: int, stderr: list[str]):
+        self.exit_code = exit_code
+        self.stderr = stderr
+        said = "; ".join(line.strip() for line in stderr if line.strip())
+        if len(said) > 500:
+            said = said[:500] + "..."
+        super().__init__(f"exit status {exit_code}" + (f": {said}" if said else " (nothing on stderr)"))
+
+
 class FactIgnoredError(FactError):
     """A fact an operation with ignore_errors=True reads could not be read: that
     operation is reported as an ignored error and the host goes on."""
@@ -57,6 +74,20 @@ class FactIgnoredError(FactError):
 
 class ConnectError(PyinfraError):
     """A host could not be reached or authenticated."""
+
+
+class CommandFailed(PyinfraError):
+    """A command exited non-zero. `result` is what it did (a CommandResult: the
+    command, its exit status, stdout and stderr), so whoever catches it can show or
+    read all of that; the message shows the command, status and output."""
+
+    def __init__(self, result, message: str | None = None):
+        self.result = result
+        super().__init__(message if message is not None else result.describe())
+
+
+class LocalCommandError(CommandFailed):
+    """`local.shell` ran a command on the controller that failed."""
 
 
 class HookError(PyinfraError):

@@ -9,11 +9,10 @@ from typing import Any
 
 from pyinfra.api import context
 from pyinfra.api.command import Identity, RunAs
-from pyinfra.api.exceptions import FactError, FactIgnoredError
+from pyinfra.api.exceptions import FactCommandError, FactError, FactIgnoredError
 from pyinfra.api.facts import (
     FACT_TIMEOUT,
     FactBase,
-    FactCommandError,
     FactFailure,
     FactKey,
     fact_label,

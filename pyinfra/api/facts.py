@@ -12,7 +12,7 @@ import re
 from typing import Any, NamedTuple
 
 from pyinfra.api.command import Identity, quote
-from pyinfra.api.exceptions import FactError
+from pyinfra.api.exceptions import FactCommandError, FactError
 
 logger = logging.getLogger("pyinfra")
 
@@ -146,22 +146,6 @@ def program_path(name: str) -> str:
         f'(IFS=:; for d in $PATH; do p="${{d:-.}}"/{quote(name)};'
         ' if [ -f "$p" ] && [ -x "$p" ]; then echo "$p"; exit 0; fi; done; exit 1)'
     )
-
-
-class FactCommandError(Exception):
-    """A fact's command exited non-zero (FactCache turns it into the host's error)."""
-
-    def __init__(self, exit_code: int, stderr: list[str]):
-        self.exit_code = exit_code
-        self.stderr = stderr
-        super().__init__(describe_failure(exit_code, stderr))
-
-
-def describe_failure(exit_code: int, stderr: list[str]) -> str:
-    said = "; ".join(line.strip() for line in stderr if line.strip())
-    if len(said) > 500:
-        said = said[:500] + "..."
-    return f"exit status {exit_code}" + (f": {said}" if said else " (nothing on stderr)")
 
 
 class FactFailure:

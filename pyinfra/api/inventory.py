@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from pyinfra.api.data import HostData
-from pyinfra.api.exceptions import InventoryError
+from pyinfra.api.exceptions import InventoryError, NoSuchGroup
 from pyinfra.api.host import Host
-
-
-class NoSuchGroup(InventoryError, AttributeError):
-    pass
 
 
 class Inventory:
