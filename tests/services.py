@@ -46,14 +46,14 @@ def ensure_packages(programs: dict[str, str]) -> None:
         raise RuntimeError(f"installing {' '.join(missing)} failed ({still} missing):\n" + "\n".join(output))
 
 
-def as_user(user: str, *command: str, **kwargs) -> subprocess.CompletedProcess:
+def as_user(user: str, *command: str, env_extra=None, **kwargs) -> subprocess.CompletedProcess:
     entry = pwd.getpwnam(user)
     return subprocess.run(
         ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups", *command],
         capture_output=True,
         text=True,
         cwd="/",
-        env={"PATH": "/usr/bin:/bin", "HOME": entry.pw_dir, "LC_ALL": "C.UTF-8"},
+        env={"PATH": "/usr/bin:/bin", "HOME": entry.pw_dir, "LC_ALL": "C.UTF-8", **(env_extra or {})},
         **kwargs,
     )
 
@@ -91,7 +91,9 @@ class PostgresServer:
         self.port = free_port()
 
     def start(self) -> PostgresServer:
-        ensure_packages({"/usr/lib/postgresql/*/bin/initdb": "postgresql", "/usr/bin/psql": "postgresql-client"})
+        ensure_packages(
+            {"/usr/lib/postgresql/*/bin/initdb": "postgresql", "/usr/bin/psql": "postgresql-client"}
+        )
         self.dir = service_dir("pyinfra-t-pg-", self.user)
         self.socket_dir = os.path.join(self.dir, "run")
         self.data = os.path.join(self.dir, "data")
@@ -99,22 +101,72 @@ class PostgresServer:
         shutil.chown(self.socket_dir, self.user, self.user)
         os.chmod(self.socket_dir, 0o755)
         checked(
-            as_user(self.user, f"{pg_bin()}/initdb", "-D", self.data, "-U", "postgres", "-E", "UTF8",
-                    "--auth-local=peer", "--auth-host=scram-sha-256", "--no-sync")
-        )  # fmt: skip
+            as_user(
+                self.user,
+                f"{pg_bin()}/initdb",
+                "-D",
+                self.data,
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+            )
+        )
+        # As on a packaged server: postgres by peer authentication, the other roles
+        # with their passwords (a test logs in with the password an operation set).
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as handle:
+            handle.write("local all postgres peer\nlocal all all scram-sha-256\n")
         options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off"
         checked(
-            as_user(self.user, f"{pg_bin()}/pg_ctl", "-D", self.data, "-l", f"{self.dir}/log", "-o", options,
-                    "-w", "-t", str(int(START_TIMEOUT)), "start")
-        )  # fmt: skip
+            as_user(
+                self.user,
+                f"{pg_bin()}/pg_ctl",
+                "-D",
+                self.data,
+                "-l",
+                f"{self.dir}/log",
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(START_TIMEOUT)),
+                "start",
+            )
+        )
         return self
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        """`sql` run as the postgres superuser; its rows, one a line, fields split by |."""
-        return checked(
-            as_user(self.user, "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
-                    "-p", str(self.port), "-d", database, "-c", sql)
-        ).strip()  # fmt: skip
+        """`sql` run as the postgres superuser, each statement on its own (DROP DATABASE
+        cannot share a transaction); the rows, one a line, fields split by |."""
+        statements = [part for statement in sql.split("; ") for part in ("-c", statement)]
+        connection = ["-h", self.socket_dir, "-p", str(self.port), "-d", database]
+        command = ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", *connection, *statements]
+        return checked(as_user(self.user, *command)).strip()
+
+    def login(self, role: str, password: str, database: str = "postgres") -> subprocess.CompletedProcess:
+        """`role` logging in with `password` (as an OS user with no peer role)."""
+        return as_user(
+            "nobody",
+            "psql",
+            "-X",
+            "-A",
+            "-t",
+            "-w",
+            "-h",
+            self.socket_dir,
+            "-p",
+            str(self.port),
+            "-U",
+            role,
+            "-d",
+            database,
+            "-c",
+            "SELECT current_user",
+            env_extra={"PGPASSWORD": password},
+        )
 
     def stop(self) -> None:
         if self.dir is None:
@@ -153,18 +205,38 @@ class MariadbServer:
         self.data = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
         checked(
-            as_user(self.user, "mariadb-install-db", "--no-defaults", f"--datadir={self.data}",
-                    "--auth-root-authentication-method=socket", "--skip-test-db")
-        )  # fmt: skip
+            as_user(
+                self.user,
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.data}",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+            )
+        )
         entry = pwd.getpwnam(self.user)
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.process = subprocess.Popen(
-            ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups",
-             "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={self.data}", f"--socket={self.socket}",
-             f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.dir}/pid",
-             "--skip-log-bin", "--innodb-buffer-pool-size=16M", "--skip-name-resolve"],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd="/",
-        )  # fmt: skip
+            [
+                "setpriv",
+                f"--reuid={entry.pw_uid}",
+                f"--regid={entry.pw_gid}",
+                "--init-groups",
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--pid-file={self.dir}/pid",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+                "--skip-name-resolve",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd="/",
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while self.sql("SELECT 1", check=False).returncode != 0:
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -186,6 +258,28 @@ class MariadbServer:
             text=True,
         )
         return checked(result).strip() if check else result
+
+    def login(self, user: str, password: str) -> subprocess.CompletedProcess:
+        """`user` logging in with `password` through TCP; its grants on stdout."""
+        return subprocess.run(
+            [
+                "mariadb",
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "-u",
+                user,
+                "-N",
+                "-B",
+                "-e",
+                "SHOW GRANTS",
+            ],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, MYSQL_PWD=password),
+        )
 
     def stop(self) -> None:
         if self.process is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pyinfra.api import context
 from pyinfra.api.command import to_command
 from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTypeError, PyinfraError
+from pyinfra.api.secrets import MASK, is_secret_key
 from pyinfra.api.state import GLOBAL_ARGUMENTS, HostOperation, State
 from pyinfra.api.templating import TemplateHost
 
@@ -88,7 +89,8 @@ def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
     """`Module/Op (arg, key=value)`: the name of an operation called without one."""
     module = func.__module__.rsplit(".", 1)[-1]
     words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
-    words += [f"{k}={stable(v)}" for k, v in kwargs.items()]
+    # A password given by name is shown as *** even when too short to be masked in text.
+    words += [f"{k}={MASK if is_secret_key(k) and v is not None else stable(v)}" for k, v in kwargs.items()]
     label = f"{module.title()}/{func.__name__.title()}"
     return f"{label} ({', '.join(words)})" if words else label
 
