@@ -64,7 +64,8 @@ def postgres_deploy(pg, password, limit):
 def pg(postgres_server):
     postgres_server.psql(
         "DROP DATABASE IF EXISTS pyinfra_t_appdb; DROP DATABASE IF EXISTS pyinfra_t_gone_db;"
-        " DROP ROLE IF EXISTS pyinfra_t_app; DROP ROLE IF EXISTS pyinfra_t_group; DROP ROLE IF EXISTS pyinfra_t_gone"
+        " DROP ROLE IF EXISTS pyinfra_t_app; DROP ROLE IF EXISTS pyinfra_t_group;"
+        " DROP ROLE IF EXISTS pyinfra_t_gone"
     )
     postgres_server.psql("CREATE ROLE pyinfra_t_gone; CREATE ROLE pyinfra_t_group LOGIN")
     postgres_server.psql("CREATE DATABASE pyinfra_t_gone_db")
@@ -81,7 +82,9 @@ def test_postgresql_roles_and_databases(pg, pyinfra_as, deploy_dir):
     assert "password=***" in first.output, first.output
     assert pg.login("pyinfra_t_app", PG_PASSWORD).stdout.strip() == "pyinfra_t_app"
     assert pg.login("pyinfra_t_app", "wrong").returncode != 0
-    roles = pg.psql("SELECT rolname, rolcanlogin, rolcreatedb, rolconnlimit FROM pg_roles WHERE rolname ~ '^pyinfra_t'")
+    roles = pg.psql(
+        "SELECT rolname, rolcanlogin, rolcreatedb, rolconnlimit FROM pg_roles WHERE rolname ~ '^pyinfra_t'"
+    )
     assert sorted(roles.splitlines()) == ["pyinfra_t_app|t|t|-1", "pyinfra_t_group|f|f|5"]
     database = pg.psql(
         "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datconnlimit FROM pg_database"
@@ -129,7 +132,10 @@ def test_postgresql_sql_and_errors(pg, pyinfra_as, deploy_dir):
         assert pg.psql("SELECT count(*) FROM notes WHERE body = 'it''s'", "pyinfra_t_appdb") == count
 
     # A database that exists with another encoding cannot be made right: an error.
-    pg.psql("CREATE DATABASE pyinfra_t_gone_latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    pg.psql(
+        "CREATE DATABASE pyinfra_t_gone_latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"
+        " TEMPLATE template0"
+    )
     try:
         root = deploy_dir(
             {
@@ -168,10 +174,11 @@ def mysql_deploy(db, password, privileges):
         from pyinfra.modules import mysql
         my = dict(mysql_user={db.admin_user!r}, mysql_password={db.admin_password!r}, mysql_host='127.0.0.1',
                   mysql_port={db.port})
-        mysql.user('pyinfra_t_app', user_hostname='127.0.0.1', password={password!r}, privileges=['PROCESS'], **my)
+        mysql.user('pyinfra_t_app', user_hostname='127.0.0.1', password={password!r}, privileges=['PROCESS'],
+                   **my)
         mysql.user('pyinfra_t_gone', user_hostname='127.0.0.1', present=False, **my)
-        mysql.database('pyinfra_t_appdb', charset='utf8mb4', collate='utf8mb4_unicode_ci', user='pyinfra_t_app',
-                       user_hostname='127.0.0.1', user_privileges={privileges!r}, **my)
+        mysql.database('pyinfra_t_appdb', charset='utf8mb4', collate='utf8mb4_unicode_ci',
+                       user='pyinfra_t_app', user_hostname='127.0.0.1', user_privileges={privileges!r}, **my)
         mysql.privileges('pyinfra_t_app', 'ALL', user_hostname='127.0.0.1', database='pyinfra_t_logs',
                          table='events', with_grant_option=True, **my)
         mysql.database('pyinfra_t_gone_db', present=False, **my)
@@ -211,7 +218,10 @@ def test_mysql_users_databases_and_privileges(my, pyinfra_as, deploy_dir):
         f"GRANT SELECT, INSERT, UPDATE ON `pyinfra_t_appdb`.* TO {account}",
     ]
     assert my.login("pyinfra_t_app", "wrong").returncode != 0
-    schema = "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA"
+    schema = (
+        "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME)"
+        " FROM information_schema.SCHEMATA"
+    )
     assert my.sql(f"{schema} WHERE SCHEMA_NAME = 'pyinfra_t_appdb'") == "utf8mb4 utf8mb4_unicode_ci"
     assert my.sql("SELECT COUNT(*) FROM mysql.user WHERE User = 'pyinfra_t_gone'") == "0"
     assert my.sql(f"{schema} WHERE SCHEMA_NAME = 'pyinfra_t_gone_db'") == ""

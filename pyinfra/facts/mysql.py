@@ -64,7 +64,9 @@ def sql_string(value) -> str:
 class MysqlFact(FactBase):
     abstract = True
     default = dict
-    subject = "mysql"
+    # What an operation's change may alter (api/dependencies.py): a new account has
+    # grants, so accounts and grants go together; databases are apart.
+    subject = "mysql accounts"
     sql = ""
 
     def command(self, mysql_user=None, mysql_password=None, mysql_host=None, mysql_port=None):
@@ -93,6 +95,8 @@ class MysqlUsers(MysqlFact):
 
 class MysqlDatabases(MysqlFact):
     """Databases by name: ``{name: {charset, collate}}`` (their defaults)."""
+
+    subject = "mysql databases"
 
     sql = (
         "SELECT JSON_OBJECTAGG(SCHEMA_NAME, JSON_OBJECT('charset', DEFAULT_CHARACTER_SET_NAME,"
@@ -141,7 +145,7 @@ class MysqlUserGrants(FactBase):
     account."""
 
     default = None
-    subject = "mysql"
+    subject = "mysql accounts"
 
     def command(
         self,

@@ -59,8 +59,9 @@ def with_psql(command: str, host: str | None) -> str:
 class PostgresqlFact(FactBase):
     abstract = True
     default = dict
-    # An operation changing roles or databases changes what these facts say.
-    subject = "postgresql"
+    # What an operation's change may alter (api/dependencies.py): roles and databases
+    # are apart (a new role makes no database; postgresql.sql may change anything).
+    subject = "postgresql roles"
 
     def process(self, output):
         value = json.loads("".join(output))
@@ -116,6 +117,8 @@ class PostgresqlRoles(PostgresqlFact):
 class PostgresqlDatabases(PostgresqlFact):
     """Databases by name: ``{name: {owner, encoding, lc_collate, lc_ctype, tablespace,
     connection_limit, is_template}}``."""
+
+    subject = "postgresql databases"
 
     def command(self, psql_user=None, psql_password=None, psql_host=None, psql_port=None):
         sql = (

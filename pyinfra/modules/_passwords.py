@@ -47,10 +47,14 @@ def saslprep(password: str) -> bytes:
     return text.encode("utf-8")
 
 
+def new_salt() -> bytes:
+    return os.urandom(16)
+
+
 def scram_verifier(password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
     """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (a new random salt
     unless given)."""
-    salt = os.urandom(16) if salt is None else salt
+    salt = new_salt() if salt is None else salt
     salted = hashlib.pbkdf2_hmac("sha256", saslprep(password), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
     stored_key = hashlib.sha256(client_key).digest()

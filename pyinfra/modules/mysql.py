@@ -1,17 +1,20 @@
-"""MySQL and MariaDB users, databases and privileges, through the `mysql` client on
-the host.
+"""MySQL and MariaDB users, databases and privileges, through the host's mysql client.
 
 Every operation here takes the connection's settings:
 
-+ ``mysql_user``: the account to log in as (the client's default: the user the
++ mysql_user: the account to log in as (the client's default: the user the
   command runs as)
-+ ``mysql_password``: its password (a secret: shown as ``***``; it reaches the client
++ mysql_password: its password (a secret: shown as ``***``; it reaches the client
   in ``MYSQL_PWD``)
-+ ``mysql_host``: the server's host name (``localhost``: its Unix socket)
-+ ``mysql_port``: the server's TCP port
++ mysql_host: the server's host name (``localhost``: its Unix socket)
++ mysql_port: the server's TCP port
+
+The ``mysql_password`` is in the command the host runs (in the client's environment,
+and in sudo's arguments with ``sudo=True``): while it runs, the host's process
+list may show it to its other users. Prefer the socket with sudo where you can.
 
 On a packaged MariaDB, root logs in through the socket by the unix_socket plugin:
-give ``sudo=True`` and no ``mysql_*`` settings::
+give ``sudo=True`` and no ``mysql_*`` settings:
 
     mysql.user('app', password=secret('...'), sudo=True)
     mysql.database('app', charset='utf8mb4', user='app', sudo=True)

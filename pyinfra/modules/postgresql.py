@@ -1,15 +1,19 @@
-"""PostgreSQL roles, databases and SQL, through the `psql` client on the host.
+"""PostgreSQL roles, databases and SQL, through the host's psql client.
 
 Every operation here takes the connection's settings:
 
-+ ``psql_user``: the role to log in as (psql's default: the user the command runs as)
-+ ``psql_password``: that role's password (a secret: shown as ``***``; it reaches psql
++ psql_user: the role to log in as (psql's default: the user the command runs as)
++ psql_password: that role's password (a secret: shown as ``***``; it reaches psql
   in ``PGPASSWORD``)
-+ ``psql_host``: the server's host name, or the directory of its Unix socket
-+ ``psql_port``: the server's port (also the number in the socket's name)
++ psql_host: the server's host name, or the directory of its Unix socket
++ psql_port: the server's port (also the number in the socket's name)
+
+The ``psql_password`` is in the command the host runs (in the client's environment,
+and in sudo's arguments with ``sudo=True``): while it runs, the host's process
+list may show it to its other users. Prefer the socket with sudo where you can.
 
 On a packaged server, the way in is the ``postgres`` superuser by peer authentication:
-give ``sudo=True, sudo_user='postgres'`` and no ``psql_*`` settings::
+give ``sudo=True, sudo_user='postgres'`` and no ``psql_*`` settings:
 
     postgresql.role('app', password=secret('...'), sudo=True, sudo_user='postgres')
     postgresql.database('app', owner='app', sudo=True, sudo_user='postgres')
