@@ -199,8 +199,6 @@ class MariadbServer:
 
     def start(self) -> MariadbServer:
         ensure_packages({"/usr/sbin/mariadbd": "mariadb-server", "/usr/bin/mariadb": "mariadb-client"})
-        # The package starts the machine's own server; ours does not need it.
-        subprocess.run(["sh", "-c", "service mariadb stop"], capture_output=True)
         self.dir = service_dir("pyinfra-t-mariadb-", self.user)
         self.data = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")

@@ -23,7 +23,8 @@ Passwords are stored for the mysql_native_password plugin, hashed on the control
 only the hash is sent, and an account's password is compared with the one given
 without being read back. An account using another plugin that is given a password
 is switched to mysql_native_password (MySQL 8.4 disables that plugin: there, give no
-password). Needs MariaDB 10.5 or MySQL 5.7.22 or later.
+password; on MariaDB, a password given for root replaces its unix_socket login).
+Needs MariaDB 10.5 or MySQL 5.7.22 or later.
 """
 
 from __future__ import annotations
