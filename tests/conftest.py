@@ -179,3 +179,31 @@ def public_dir():
     os.chmod(path, 0o777)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Real database servers of the suite's own (tests/services.py)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL started for the session: .socket_dir, .port, .psql(sql)."""
+    try:
+        from tests.services import PostgresServer
+    except ImportError:
+        from services import PostgresServer
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A MariaDB started for the session: .socket, .port, .admin_user,
+    .admin_password, .sql(sql)."""
+    try:
+        from tests.services import MariadbServer
+    except ImportError:
+        from services import MariadbServer
+    with MariadbServer() as server:
+        yield server

@@ -60,7 +60,13 @@ HOSTILE = {
     "name": "/tmp/it's a $(reboot) `id`.txt",
     "pattern": "^a'b $(reboot)",
 }
-SAMPLE_ARGS = {"command": "echo hi", "ignore_case": True}
+# Passwords made secrets by the facts reading them: not a word other tests print.
+SAMPLE_ARGS = {
+    "command": "echo hi",
+    "ignore_case": True,
+    "psql_password": "pw'sample $(id)",
+    "mysql_password": "pw'sample $(id)",
+}
 
 
 def sample_args(cls) -> list:

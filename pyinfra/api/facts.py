@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from pyinfra.api.command import Identity, quote
 from pyinfra.api.exceptions import FactCommandError, FactError
+from pyinfra.api.secrets import MASK, Secret
 
 logger = logging.getLogger("pyinfra")
 
@@ -159,8 +160,9 @@ class FactFailure:
 
 
 def fact_label(name: str, args: tuple) -> str:
-    """`file('/etc/hosts')`: the fact as a deploy would read it."""
-    return f"{name}({', '.join(repr(a) for a in args)})" if args else name
+    """`file('/etc/hosts')`: the fact as a deploy would read it; a `secret()` argument
+    (a password) as ***, however short."""
+    return f"{name}({', '.join(MASK if isinstance(a, Secret) else repr(a) for a in args)})" if args else name
 
 
 class FactKey(NamedTuple):

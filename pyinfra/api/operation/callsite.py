@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any, Callable
 
+from pyinfra.api.secrets import MASK, is_secret_key
+
 # pyinfra/: frames in it are ours, not the deploy's.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
 
@@ -41,7 +43,8 @@ def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
     """`Module/Op (arg, key=value)`: the name of an operation called without one."""
     module = func.__module__.rsplit(".", 1)[-1]
     words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
-    words += [f"{k}={stable(v)}" for k, v in kwargs.items()]
+    # A password given by name is shown as *** even when too short to be masked in text.
+    words += [f"{k}={MASK if is_secret_key(k) and v is not None else stable(v)}" for k, v in kwargs.items()]
     label = f"{module.title()}/{func.__name__.title()}"
     return f"{label} ({', '.join(words)})" if words else label
 
