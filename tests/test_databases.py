@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from pyinfra.api.facts import FactCommandError, fact_label, get_fact_class
-from pyinfra.api.operation import operation_name
+from pyinfra.api.operation.callsite import operation_name
 from pyinfra.api.secrets import mask_text, secret
 from pyinfra.modules import mysql, postgresql
 from pyinfra.modules._passwords import (

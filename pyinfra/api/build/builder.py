@@ -23,8 +23,8 @@ import gevent
 import gevent.event
 
 from pyinfra.api import context
-from pyinfra.api.command import Command
 from pyinfra.api.build.dependencies import mark_dependent
+from pyinfra.api.command import Command
 from pyinfra.api.exceptions import FactError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
