@@ -95,8 +95,15 @@ def test_unit_file_put_enabled_and_removed(pyinfra_as, deploy_dir, unit_name):
     assert fixed == [f"chmod 644 {path}"], fixed
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
 
-    # New content: uploaded and reloaded; the unit stays enabled.
+    # New content: --dry --diff shows it and changes nothing; then it is uploaded and
+    # systemd reloaded; the unit stays enabled.
     (root / "unit.service").write_text(UNIT.format(version=2))
+    dry = run("127.0.0.2", "present.py", "--dry", "--diff", cwd=root)
+    assert dry.returncode == 0, dry.output
+    assert "-Description=pyinfra test unit 1" in dry.stdout, dry.output
+    assert "+Description=pyinfra test unit 2" in dry.stdout, dry.output
+    with open(path) as handle:
+        assert handle.read() == UNIT.format(version=1)
     changed = commands(run("127.0.0.2", "present.py", "--json", cwd=root))["Unit"]
     assert any("daemon-reload" in command for command in changed), changed
     assert not any("enable" in command for command in changed), changed

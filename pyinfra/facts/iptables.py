@@ -24,7 +24,7 @@ def rule_words(rule: str) -> list[str]:
 class IptablesChains(FactBase):
     """The chains of a table (``filter`` when not given): `{chain: policy}`, the policy
     (``ACCEPT``, ``DROP``) of a built-in chain, None for a chain of one's own.
-    Reading it needs root."""
+    Reading it needs root; a host without iptables is an error, not an empty firewall."""
 
     program = "iptables"
     default = dict

@@ -1,5 +1,7 @@
-"""Packages, repositories and keys on hosts with dnf (Fedora, RHEL, Rocky and Alma
-Linux 8 and later): yum's operations, through dnf."""
+"""Packages, repositories and keys on RedHat-family hosts, with dnf.
+
+yum's operations, through dnf: Fedora, and RHEL, Rocky and Alma Linux 8 and later.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""systemd units: the unit file in /etc/systemd/system, and whether the unit starts
-at boot and runs. (``init.systemd`` manages a service whose unit file exists already.)
+"""systemd units: their unit files, and whether they start at boot and run.
+
+The unit file goes in /etc/systemd/system. (``init.systemd`` manages a service whose
+unit file exists already.)
 
 Where systemd does not run the host (a container, a chroot, an image being built),
 the unit file is still put in place and enabled (``systemctl enable`` works on the
