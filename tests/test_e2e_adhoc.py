@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from pyinfra.api.facts import FACTS, load_all_facts
+
 INVENTORY = """
 APP_SERVERS = ['127.0.0.2', ('127.0.0.3', {'role': 'primary'})]
 DB_SERVERS = ['127.0.0.4']
@@ -116,6 +118,9 @@ def test_facts_lists_every_fact():
     lines = result.stdout.splitlines()
     assert any(line.startswith("file(name)") for line in lines)
     assert any(line.startswith("linux_distribution ") for line in lines)
+    load_all_facts()
+    listed = {line.split()[0].split("(")[0] for line in lines if line.strip()}
+    assert set(FACTS) <= listed, sorted(set(FACTS) - listed)
 
 
 def test_debug_data_shows_layers_without_connecting(pyinfra, deploy_dir):
