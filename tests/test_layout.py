@@ -151,3 +151,23 @@ def test_no_source_file_is_ignored_by_git():
         check=True,
     ).stdout.split()
     assert not [path for path in listed if "__pycache__" not in path], listed
+
+
+def test_a_module_split_into_a_package_keeps_its_name():
+    """files.line lives in pyinfra.modules.files (or a file of that package): it is
+    `files.line`, shown as Files/Line, wherever the package keeps it."""
+    from pyinfra.api.operation.callsite import module_of, operation_name
+
+    def line(state, host, path, text):
+        yield "true"
+
+    for module, name in (
+        ("pyinfra.modules.files", "files"),
+        ("pyinfra.modules.files.lines", "files"),
+        ("pyinfra_user_deploy", "pyinfra_user_deploy"),
+        ("roles.app", "app"),
+    ):
+        line.__module__ = module
+        assert module_of(line) == name
+    line.__module__ = "pyinfra.modules.files.lines"
+    assert operation_name(line, ("/etc/hosts", "x"), {}) == "Files/Line (/etc/hosts, x)"

@@ -39,9 +39,19 @@ def stable(value: Any) -> Any:
     return value
 
 
+def module_of(func: Callable) -> str:
+    """The module an operation belongs to, as deploys name it: `files` for
+    pyinfra.modules.files and for pyinfra.modules.files.lines (a module split into a
+    package keeps its name), the defining module's own name for a deploy's operation."""
+    parts = func.__module__.split(".")
+    if parts[:2] == ["pyinfra", "modules"] and len(parts) > 2:
+        return parts[2]
+    return parts[-1]
+
+
 def operation_name(func: Callable, args: tuple, kwargs: dict) -> str:
     """`Module/Op (arg, key=value)`: the name of an operation called without one."""
-    module = func.__module__.rsplit(".", 1)[-1]
+    module = module_of(func)
     words = [a if isinstance(a, str) else repr(stable(a)) for a in args]
     # A password given by name is shown as *** even when too short to be masked in text.
     words += [f"{k}={MASK if is_secret_key(k) and v is not None else stable(v)}" for k, v in kwargs.items()]

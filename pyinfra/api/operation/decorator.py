@@ -14,7 +14,7 @@ from pyinfra.api import context
 from pyinfra.api.command import to_command
 from pyinfra.api.exceptions import FactIgnoredError, OperationError, OperationTypeError, PyinfraError
 from pyinfra.api.operation.arguments import pop_global_kwargs
-from pyinfra.api.operation.callsite import operation_name, stable, user_frames
+from pyinfra.api.operation.callsite import module_of, operation_name, stable, user_frames
 from pyinfra.api.state import HostOperation, State
 from pyinfra.api.templating import TemplateHost, is_template_error, render
 
@@ -32,7 +32,7 @@ def operation(func: Callable | None = None, *, opaque: bool = False) -> Callable
     signature = inspect.signature(func)
     params = list(signature.parameters.values())[2:]
     op_signature = signature.replace(parameters=params)
-    full_name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+    full_name = f"{module_of(func)}.{func.__name__}"
     # pyinfra's own operations never call operations, so they can be built beside the
     # deploy; one of the user's own may, and is built in place, its calls in order.
     deferrable = func.__module__.startswith("pyinfra.modules.")
