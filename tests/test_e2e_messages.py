@@ -7,6 +7,11 @@ import time
 
 import pytest
 
+try:
+    from tests import users
+except ImportError:
+    import users
+
 
 @contextlib.contextmanager
 def replying_server(reply: bytes, close: bool = True):
@@ -68,3 +73,47 @@ def test_a_non_ssh_answer_is_named(pyinfra, deploy_dir, reply, close, expected):
     assert expected in result.output, result.output
     assert "no SSH answer" not in result.output
     assert elapsed < 15
+
+
+HOOKED = """
+from pyinfra import hook
+@hook.before_facts
+def ready(data, state):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "transport, how",
+    [("shell", "deploy"), ("exec", "deploy"), ("shell", "hooked"), ("shell", "run")],
+)
+def test_a_wrong_sudo_password_is_the_only_error(pyinfra_as, deploy_dir, transport, how):
+    """The host was reached: the sudo error is what failed, and the plan does not
+    call the operation "no change" on a host that will run nothing."""
+    deploy = "from pyinfra.modules import files\nfiles.directory('/tmp/msgs-sudo-dir')\n"
+    # A before_facts hook makes the command connect first and build after.
+    root = deploy_dir({"deploy.py": deploy, "hooked.py": HOOKED + deploy})
+    what = {
+        "deploy": ["deploy.py"],
+        "hooked": ["hooked.py"],
+        "run": ["--run", "files.directory", "/tmp/msgs-sudo-dir"],
+    }[how]
+    login = pyinfra_as(users.SUDO_PW)
+    result = login(
+        "127.0.0.2",
+        *what,
+        "--sudo",
+        "--sudo-password",
+        "wrong-one",
+        cwd=root,
+        env={"PYINFRA_SSH_TRANSPORT": transport},
+    )
+    assert result.returncode == 1, result.output
+    assert "Connected: 1/1 hosts" in result.output
+    assert "[127.0.0.2] Failed: sudo failed: Sorry, try again." in result.output
+    assert "incorrect password" in result.output
+    assert "Files/Directory (/tmp/msgs-sudo-dir): 1 host failed: 127.0.0.2" in result.output
+    assert "no change" not in result.output
+    assert "no host could be reached" not in result.output
+    assert "Beginning operation run" not in result.output
+    assert result.stderr == "error: every host failed before any operation ran\n"
