@@ -117,3 +117,27 @@ def test_a_wrong_sudo_password_is_the_only_error(pyinfra_as, deploy_dir, transpo
     assert "no host could be reached" not in result.output
     assert "Beginning operation run" not in result.output
     assert result.stderr == "error: every host failed before any operation ran\n"
+
+
+def test_a_run_prints_its_plan_once(pyinfra, deploy_dir, tmp_path):
+    """Nine operations, one of them with something to do: nine plan lines, then one
+    run line, for the one that ran."""
+    base = tmp_path / "dirs"
+    deploy = "from pyinfra.modules import files\n" + "".join(
+        f"files.directory('{base}/{i}')\n" for i in range(9)
+    )
+    root = deploy_dir({"deploy.py": deploy})
+    first = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert first.returncode == 0, first.output
+    (base / "4").rmdir()
+    again = pyinfra("127.0.0.2", "deploy.py", cwd=root)
+    assert again.returncode == 0, again.output
+    plan, _, run = again.output.partition("--> Beginning operation run...")
+    assert plan.count(": 1 no change") == 8, again.output
+    assert plan.count(f"Files/Directory ({base}/4): 1 to change") == 1, again.output
+    run_lines = [line for line in run.splitlines() if "Files/Directory" in line]
+    assert run_lines == [f"    Files/Directory ({base}/4): 1 changed"], again.output
+    assert "1 host(s) succeeded, 0 failed: 9 operations, 1 changed" in again.output
+    # With -v each host's outcome is shown as it comes, as before.
+    verbose = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
+    assert verbose.output.count("[127.0.0.2] No change") == 9, verbose.output
