@@ -1,7 +1,9 @@
 """Messages that tell the truth: what the user reads is what happened."""
 
 import contextlib
+import pwd
 import socket
+import subprocess
 import threading
 import time
 
@@ -141,3 +143,41 @@ def test_a_run_prints_its_plan_once(pyinfra, deploy_dir, tmp_path):
     # With -v each host's outcome is shown as it comes, as before.
     verbose = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
     assert verbose.output.count("[127.0.0.2] No change") == 9, verbose.output
+
+
+NEW = "pyinfra-t-notyet"
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (f"server.user('{NEW}')", f"user {NEW} will be created (home /home/{NEW})"),
+        (
+            f"server.user('{NEW}', home='/srv/x', shell='/bin/bash', groups=['adm', 'users'], system=True)",
+            f"user {NEW} will be created (home /srv/x, shell /bin/bash, groups adm,users, system user)",
+        ),
+        (
+            f"server.user('{users.NOSUDO}', shell='/bin/bash', groups=['adm'])",
+            f"user {users.NOSUDO} will be changed: shell /bin/sh -> /bin/bash, groups (none) -> adm",
+        ),
+        (
+            f"server.user('{users.NOSUDO}', present=False)",
+            f"user {users.NOSUDO} will be removed (not its home)",
+        ),
+        (f"server.group('{NEW}')", f"group {NEW} will be created"),
+        ("server.group('adm', present=False)", "group adm will be removed"),
+    ],
+    ids=["new-user", "new-user-options", "changed-user", "removed-user", "new-group", "removed-group"],
+)
+def test_dry_diff_says_what_happens_to_users_and_groups(pyinfra, deploy_dir, test_users, call, expected):
+    """Over SSH, --dry --diff says the user will be created (changed, removed), and
+    leaves users and groups as they were."""
+    assert subprocess.run(["id", "-u", NEW], capture_output=True).returncode != 0
+    before = pwd.getpwnam(users.NOSUDO)
+    root = deploy_dir({"deploy.py": f"from pyinfra.modules import server\n{call}\n"})
+    result = pyinfra("127.0.0.2", "deploy.py", "--dry", "--diff", cwd=root)
+    assert result.returncode == 0, result.output
+    assert f"        127.0.0.2: {expected}\n" in result.output, result.output
+    assert subprocess.run(["id", "-u", NEW], capture_output=True).returncode != 0
+    assert subprocess.run(["getent", "group", "adm"], capture_output=True).returncode == 0
+    assert pwd.getpwnam(users.NOSUDO) == before
