@@ -77,6 +77,31 @@ def test_a_non_ssh_answer_is_named(pyinfra, deploy_dir, reply, close, expected):
     assert elapsed < 15
 
 
+def test_only_a_silent_close_is_tried_again(pyinfra, deploy_dir):
+    """--connect-retries: sshd closing before its banner (starting, MaxStartups) may
+    answer next time; a web server on the port will not."""
+    with replying_server(b"") as silent, replying_server(b"HTTP/1.1 400 Bad Request\r\n\r\n") as web:
+        hosts = [
+            (name, {"ssh_hostname": "127.0.0.1", "ssh_port": port})
+            for name, port in (("s", silent), ("w", web))
+        ]
+        root = deploy_dir(
+            {
+                "inventory.py": f"HOSTS = {hosts!r}\n",
+                "deploy.py": "from pyinfra.modules import server\nserver.shell('true')\n",
+            }
+        )
+        result = pyinfra("inventory.py", "deploy.py", "--connect-retries", "1", cwd=root, port=False)
+    assert result.returncode == 1
+    silent_line = (
+        "[s] Failed: the server closed the connection before sending an SSH banner"
+        f" (root@127.0.0.1:{silent}) (after 2 attempts)"
+    )
+    assert silent_line in result.output, result.output
+    web_line = f"[w] Failed: not an SSH server: got 'HTTP/1.1 400 Bad Request' (root@127.0.0.1:{web})\n"
+    assert web_line in result.output, result.output
+
+
 HOOKED = """
 from pyinfra import hook
 @hook.before_facts
