@@ -62,17 +62,6 @@ def test_deploy_errors_name_file_and_line(pyinfra, deploy_dir, tmp_path, deploy,
     assert not marker.exists(), "nothing may run when the deploy cannot be built"
 
 
-def test_missing_files(pyinfra, deploy_dir):
-    root = deploy_dir({"deploy.py": "\n"})
-    result = pyinfra("inventories/nosuch.py", "deploy.py", cwd=root)
-    assert result.returncode == 2
-    assert "inventory file not found: inventories/nosuch.py" in result.stderr
-    result = pyinfra("127.0.0.2", "nosuch.py", cwd=root)
-    assert result.returncode == 2
-    assert "deploy file not found: nosuch.py" in result.stderr
-    assert "Traceback" not in result.output
-
-
 def test_broken_inventory_group_data_and_config(pyinfra, deploy_dir, tmp_path):
     cases = [
         (

@@ -1,5 +1,6 @@
 """What an operation's changes do to files, for `--diff`: unified diffs of a file's
-content, and lines for its mode, owner, group and link target.
+content, and lines for its mode, owner, group and link target, and for the users and
+groups it creates, changes or removes.
 
 Operations note what they change while they are built (`note`), from what they know
 then: an upload its new content, a line edit how it rewrites the content, `files.replace`
@@ -61,7 +62,24 @@ class ContentChange:
     old_sha1: str | None = None
 
 
-Change = Union[AttributeChange, ContentChange]
+@dataclass(frozen=True)
+class AccountChange:
+    """A user or group (`kind`) that an operation creates, changes or removes
+    (`action`), with what is set or changed: ("home /home/x", "shell /bin/sh -> /bin/bash")."""
+
+    kind: str
+    name: str
+    action: str
+    details: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        text = f"{self.kind} {self.name} will be {self.action}"
+        if self.details and self.action == "changed":
+            return f"{text}: {', '.join(self.details)}"
+        return f"{text} ({', '.join(self.details)})" if self.details else text
+
+
+Change = Union[AttributeChange, ContentChange, AccountChange]
 
 
 def note(host: Any, change: Change) -> None:
@@ -178,6 +196,9 @@ def change_lines(state: Any, host: Any, op: Any) -> list[tuple[str, str]]:
     who = identity(op, state.config)
     known = state.facts.values.get(host, {})
     for change in op.changes:
+        if isinstance(change, AccountChange):
+            lines.append((NOTE, f"{host.name}: {change.line()}"))
+            continue
         where = f"{host.name}:{change.path}"
         if isinstance(change, AttributeChange):
             text = f"{change.old} -> {change.new}" if change.old is not None else change.new

@@ -8,7 +8,7 @@ import sys
 import traceback
 from typing import Any
 
-from pyinfra.api.exceptions import DeployFileError, PyinfraError, UsageError
+from pyinfra.api.exceptions import DeployFileError, PyinfraError
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,17 +47,16 @@ def user_error(error: BaseException, path: str) -> DeployFileError:
     if isinstance(error, PyinfraError):
         return DeployFileError(str(error), filename, line)
     if v3_import(error):
-        # pyinfra 3's habit: one line saying what to import instead, as a usage error.
+        # pyinfra 3's habit: one line saying what to import instead. An error in the
+        # user's file like any other (exit code 1): usage errors are the command line's.
         source = (user[-1].line or "").strip() if user else ""
         instead = source.replace("pyinfra.operations", "pyinfra.modules")
-        wrapped = DeployFileError(
+        return DeployFileError(
             "`pyinfra.operations` is pyinfra 3's: operations live in `pyinfra.modules`"
             + (f" (write: {instead})" if "pyinfra.modules" in instead else ""),
             filename,
             line,
         )
-        wrapped.exit_code = UsageError.exit_code
-        return wrapped
     wrapped = DeployFileError(f"{type(error).__name__}: {error}", filename, line)
     wrapped.__cause__ = error
     return wrapped

@@ -90,9 +90,11 @@ def show_proposed(state: State, printer: Printer, diff: bool = False) -> None:
     for key in state.op_order:
         meta = state.op_meta[key]
         planned = [(host, state.host_ops[host][key]) for host in state.targets if key in state.host_ops[host]]
-        change, dependent, ignored, unchanged = [], [], [], []
+        change, dependent, ignored, unchanged, failed = [], [], [], [], []
         for host, op in planned:
-            if op.dependent:
+            if state.results[host].failed:
+                failed.append(host)  # while its facts were read: it will run nothing
+            elif op.dependent:
                 dependent.append(host)
             elif op.commands:
                 change.append(host)
@@ -107,16 +109,19 @@ def show_proposed(state: State, printer: Printer, diff: bool = False) -> None:
                 Outcome("no change", unchanged, "cyan"),
                 Outcome("decided when it runs (depends on an earlier change)", dependent, "yellow"),
                 Outcome("error ignored", ignored, "yellow", named=True),
+                Outcome("host failed", failed, "red", named=True),
             ],
         )
         if not printer.verbose:
             if diff:
                 for host, op in planned:
-                    if op.commands and not op.dependent:
+                    if op.commands and not op.dependent and not state.results[host].failed:
                         show_diff(printer, state, host, op)
             continue
         for host, op in planned:
-            if op.dependent:
+            if state.results[host].failed:
+                printer.host_line(host, "host failed: " + (state.results[host].error or ""), "red")
+            elif op.dependent:
                 printer.host_line(host, "depends on an earlier change: decided when it runs", "yellow")
             elif op.commands:
                 count = len(op.commands)
@@ -256,9 +261,11 @@ def connect_and_build(state: State, deploy_files, printer: Printer) -> bool:
         connected = connecting.get()
     finally:
         connecting.kill()
-    if not connected or not state.active_hosts():
+    if not connected or not any(host.connected for host in state.targets):
         return connected
     printer.phase("Preparing operations...")
+    if not state.active_hosts():
+        return True  # every host failed while its facts were read (sudo refused...)
     if any(state.results[host].failed for host in hosts):
         state.forget_operations()
         build(state, deploy_files, printer)
@@ -300,7 +307,9 @@ def run(options: Options, printer: Printer) -> int:
         if not connected:
             report(state, printer)
             return 1
-        if not state.active_hosts() and not options.facts:
+        # A host that connected and then failed (its sudo refused the password while
+        # facts were read) was reached: the plan and the report say what went wrong.
+        if not options.facts and not any(host.connected for host in state.targets):
             printer.error("no host could be reached")
             report(state, printer)
             return 1
@@ -317,6 +326,10 @@ def run(options: Options, printer: Printer) -> int:
             build(state, deploy.deploy_files, printer)
         if options.debug_state:
             return modes.debug_state(state, printer)
+        if not state.active_hosts():
+            show_proposed(state, printer)
+            printer.error("every host failed before any operation ran")
+            return report(state, printer)
         if options.diff:
             read_diffs(state)
         show_proposed(state, printer, diff=options.diff)

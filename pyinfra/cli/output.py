@@ -122,6 +122,12 @@ class Tally:
         ]
 
 
+def _as_planned(op) -> bool:
+    """The plan showed this outcome already: the operation had nothing to run on the
+    host (no change, or a build error ignored), and was not decided when it ran."""
+    return not op.dependent and not op.commands and op.status in ("success", "ignored")
+
+
 def use_colour(stream) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
@@ -294,6 +300,8 @@ class Printer(Events):
         under it (with -v they were shown as they came)."""
         tally.shown = True
         self.done_progress()
+        if not self.verbose and all(_as_planned(op) for _, op in tally.done):
+            return  # nothing ran: the plan's line said all there is to say
         self.outcome_line(tally.meta.name, tally.outcomes())
         if not self.verbose:
             for host, op in tally.done:

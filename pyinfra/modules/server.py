@@ -8,6 +8,7 @@ import posixpath
 import re
 
 from pyinfra.api import FileUploadCommand, OperationError, operation, quote
+from pyinfra.api.diff import AccountChange, note
 from pyinfra.modules import (
     files,
     unknown_operation,
@@ -95,8 +96,10 @@ def group(state, host, name, present=True, system=False):
     """
     groups = host.fact.groups or []
     if present and name not in groups:
+        note(host, AccountChange("group", name, "created", ("system group",) if system else ()))
         yield f"groupadd {'-r ' if system else ''}{quote(name)}"
     elif not present and name in groups:
+        note(host, AccountChange("group", name, "removed"))
         yield f"groupdel {quote(name)}"
 
 
@@ -138,6 +141,7 @@ def user(
 
     if not present:
         if existing:
+            note(host, AccountChange("user", name, "removed", ("not its home",)))
             yield f"userdel {quote(name)}"
         return
 
@@ -146,27 +150,36 @@ def user(
 
     if existing is None:
         home = home or f"/home/{name}"
-        args = ["-d", quote(home)]
-        if shell:
-            args += ["-s", quote(shell)]
-        if group:
-            args += ["-g", quote(group)]
-        if groups:
-            args += ["-G", quote(",".join(groups))]
+        args, details = ["-d", quote(home)], [f"home {home}"]
+        for flag, what, value in (
+            ("-s", "shell", shell),
+            ("-g", "group", group),
+            ("-G", "groups", ",".join(groups) if groups else None),
+        ):
+            if value:
+                args += [flag, quote(value)]
+                details.append(f"{what} {value}")
         if system:
             args.append("-r")
+            details.append("system user")
+        note(host, AccountChange("user", name, "created", tuple(details)))
         yield f"useradd {' '.join(args)} {quote(name)}"
     else:
-        args = []
-        if home and existing.get("home") != home:
-            args += ["-d", quote(home)]
-        if shell and existing.get("shell") != shell:
-            args += ["-s", quote(shell)]
-        if group and existing.get("group") != group:
-            args += ["-g", quote(group)]
-        if groups and sorted(set(existing.get("groups") or [])) != sorted(set(groups)):
+        args, details = [], []
+        for flag, what, wanted, now in (
+            ("-d", "home", home, existing.get("home")),
+            ("-s", "shell", shell, existing.get("shell")),
+            ("-g", "group", group, existing.get("group")),
+        ):
+            if wanted and now != wanted:
+                args += [flag, quote(wanted)]
+                details.append(f"{what} {now} -> {wanted}")
+        now_groups = sorted(set(existing.get("groups") or []))
+        if groups and now_groups != sorted(set(groups)):
             args += ["-G", quote(",".join(groups))]
+            details.append(f"groups {','.join(now_groups) or '(none)'} -> {','.join(groups)}")
         if args:
+            note(host, AccountChange("user", name, "changed", tuple(details)))
             yield f"usermod {' '.join(args)} {quote(name)}"
         home = home or existing.get("home")
 

@@ -36,6 +36,27 @@ class Transport(paramiko.Transport):
         sorted(paramiko.Transport._preferred_ciphers, key=lambda name: "-gcm@" not in name)
     )
 
+    # What the server sent before its SSH banner, or instead of it. paramiko drops
+    # what it read when the banner is wrong or missing, and says "Error reading SSH
+    # protocol banner" for a timeout, a closed connection and an HTTP proxy alike.
+    banner_bytes = b""
+
+    def _check_banner(self):
+        packetizer = self.packetizer
+        read = packetizer._read_timeout
+
+        def recording(timeout):
+            data = read(timeout)
+            if len(self.banner_bytes) < 4096:
+                self.banner_bytes += data
+            return data
+
+        packetizer._read_timeout = recording
+        try:
+            super()._check_banner()
+        finally:
+            del packetizer._read_timeout
+
 
 @dataclass
 class Secrets:
@@ -79,11 +100,15 @@ def open_client(
     client.set_missing_host_key_policy(host_key_policy(endpoint))
     if sock is not None:
         settings["sock"] = sock
+    no_answer = Unreachable(f"no SSH answer within {timeout:g}s ({where})")
     try:
-        with gevent.Timeout(timeout, Unreachable(f"no SSH answer within {timeout:g}s ({where})")):
+        with gevent.Timeout(timeout, no_answer):
             client.connect(**settings)
-    except ConnectError:
+    except ConnectError as error:
+        got = _received(client)
         client.close()
+        if error is no_answer and got and not _speaks_ssh(got):
+            raise _banner_problem(got, error, timeout, where) from None
         raise
     except paramiko.BadHostKeyException as error:
         client.close()
@@ -94,28 +119,59 @@ def open_client(
     except paramiko.PasswordRequiredException:
         client.close()
         raise ConnectError(f"the key for {where} is encrypted: give ssh_key_password") from None
-    except (socket.timeout, TimeoutError):
+    except (socket.timeout, TimeoutError) as error:
+        got = _received(client)
         client.close()
-        raise Unreachable(f"no SSH answer within {timeout:g}s ({where})") from None
+        if got and not _speaks_ssh(got):
+            raise _banner_problem(got, error, timeout, where) from None
+        raise no_answer from None
     except paramiko.ssh_exception.NoValidConnectionsError as error:
         client.close()
         reasons = {e.strerror or str(e) for e in error.errors.values()}
         raise Unreachable(f"cannot connect to {where}: {', '.join(sorted(reasons))}") from None
     except (OSError, paramiko.SSHException, EOFError) as error:
+        got = _received(client)
         client.close()
         if "No authentication methods" in str(error):
             raise ConnectError(
                 f"authentication failed for {endpoint.user}@{endpoint.name}: no key or password "
                 "to offer (no ssh_key, IdentityFile, agent key or default key)"
             ) from None
-        if "protocol banner" in str(error):  # paramiko's own banner timeout
-            raise Unreachable(f"no SSH answer within {timeout:g}s ({where})") from None
+        if "protocol banner" in str(error) or "protocol version" in str(error):
+            raise _banner_problem(got, error, timeout, where) from None
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise Unreachable(f"cannot connect to {where}: {reason}") from None
     interval = endpoint.alive_interval if endpoint.alive_interval is not None else 30
     if interval:
         client.get_transport().set_keepalive(interval)
     return client
+
+
+def _speaks_ssh(got: bytes) -> bool:
+    return got.startswith(b"SSH-") or b"\nSSH-" in got
+
+
+def _received(client: paramiko.SSHClient) -> bytes:
+    transport = client.get_transport()
+    return transport.banner_bytes if isinstance(transport, Transport) else b""
+
+
+def _banner_problem(got: bytes, error: BaseException, timeout: float, where: str) -> ConnectError:
+    """What the server's first words (`got`) say about why the SSH handshake failed."""
+    timeouts = (socket.timeout, TimeoutError, gevent.Timeout, Unreachable)
+    # paramiko's banner error chains the timeout or EOF that caused it.
+    timed_out = isinstance(error, timeouts) or isinstance(error.__context__, timeouts)
+    first = got.strip().split(b"\n")[0].rstrip(b"\r")
+    if not first:
+        if timed_out:
+            return Unreachable(f"no SSH answer within {timeout:g}s ({where})")
+        # What sshd does while it starts, or past MaxStartups: worth trying again.
+        return Unreachable(f"the server closed the connection before sending an SSH banner ({where})")
+    # Control characters stay as they are: the CLI shows them as visible escapes.
+    shown = first[:60].decode("utf-8", "replace") + ("..." if len(first) > 60 else "")
+    # Not worth trying again: whatever listens there does not speak SSH.
+    late = f" and no SSH banner within {timeout:g}s" if timed_out else ""
+    return ConnectError(f"not an SSH server: got '{shown}'{late} ({where})")
 
 
 class _Shared:
