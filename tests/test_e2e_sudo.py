@@ -15,7 +15,7 @@ except ImportError:
 
 TRANSPORTS = ["shell", "exec"]
 SMALL = b"small file\n" * 10
-LARGE = os.urandom(300 * 1024)  # over SHELL_UPLOAD_MAX (sshupload.py): streamed
+LARGE = os.urandom(300 * 1024)  # over SHELL_UPLOAD_MAX (connectors/ssh/upload.py): streamed
 
 
 def env_for(transport):

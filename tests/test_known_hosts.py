@@ -5,7 +5,7 @@ import subprocess
 
 import paramiko
 
-from pyinfra.api.connectors.hostkeys import KnownHosts
+from pyinfra.api.connectors.ssh.hostkeys import KnownHosts
 
 
 def public_key(tmp_path, name):

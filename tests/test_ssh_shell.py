@@ -112,7 +112,7 @@ def test_first_commands_too_long_for_the_exec_request_go_on_stdin(sshd, tmp_path
         sshd,
         tmp_path,
         """
-        from pyinfra.api.connectors.sshshell import INLINE_MAX
+        from pyinfra.api.connectors.ssh.remote_shell import INLINE_MAX
         size = INLINE_MAX + 1000
         first = connector.run_shell_command("printf %s '" + "x" * size + "' | wc -c")
         second = connector.run_shell_command("echo next")
@@ -126,13 +126,13 @@ def test_first_commands_too_long_for_the_exec_request_go_on_stdin(sshd, tmp_path
 @pytest.mark.parametrize("patched, pipe", [(True, "GreenPipe"), (False, "BufferedPipe")])
 def test_a_shell_reads_long_output_with_the_pipe_its_process_can_use(sshd, tmp_path, patched, pipe):
     """Patched (the CLI), a shell's channel is fed into the gevent pipe
-    (connectors/sshstream.py); unpatched (the API from threads), into paramiko's."""
+    (connectors/ssh/paramiko_internals.py GreenPipe); unpatched (the API from threads), into paramiko's."""
     result = run_connected(
         sshd,
         tmp_path,
         """
         result = connector.run_shell_command("seq 1 20000; printf 'no newline'; seq 1 3 >&2")
-        shell = next(iter(connector._shells.values()))
+        shell = next(iter(connector.transport._shells.values()))
         print(json.dumps([type(shell.channel.in_buffer).__name__, result.exit_code, len(result.stdout),
                           result.stdout[0], result.stdout[-1], list(result.stderr)]))
         connector.close()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pyinfra.api.connectors.sshconfig import SSHConfigLookup, pattern_list_matches
-from pyinfra.api.connectors.sshtarget import parse_hop, resolve
+from pyinfra.api.connectors.ssh.config import SSHConfigLookup, pattern_list_matches
+from pyinfra.api.connectors.ssh.target import parse_hop, resolve
 from pyinfra.api.exceptions import ConnectError
 
 

@@ -1,11 +1,13 @@
-"""The shell's stream reading (connectors/sshstream.py): lines as paramiko's file
+"""The shell's stream reading (connectors/ssh/stream.py and its GreenPipe in
+connectors/ssh/paramiko_internals.py): lines as paramiko's file
 objects give them, and the gevent pipe a patched process feeds channels into."""
 
 import gevent
 import pytest
 from paramiko.buffered_pipe import PipeTimeout
 
-from pyinfra.api.connectors.sshstream import GreenPipe, LineReader
+from pyinfra.api.connectors.ssh.paramiko_internals import GreenPipe
+from pyinfra.api.connectors.ssh.stream import LineReader
 
 
 def chunks_of(*chunks):

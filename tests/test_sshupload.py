@@ -3,7 +3,7 @@ exactly the bytes given."""
 
 import subprocess
 
-from pyinfra.api.connectors.sshupload import SHELL_UPLOAD_MAX, shell_upload_step
+from pyinfra.api.connectors.ssh.upload import SHELL_UPLOAD_MAX, shell_upload_step
 
 
 def test_a_small_upload_written_by_its_shell_step_is_exact(tmp_path):

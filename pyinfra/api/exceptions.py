@@ -90,6 +90,27 @@ class LocalCommandError(CommandFailed):
     """`local.shell` ran a command on the controller that failed."""
 
 
+class Unreachable(ConnectError):
+    """The host did not answer (refused, timed out, closed before SSH began): worth
+    trying again (ssh_connect_retries), unlike a refused login."""
+
+
+class HostKeyChanged(ConnectError):
+    """The host's key is not the one known_hosts has for it: never connected to."""
+
+
+class ShellDied(Exception):
+    """A remote shell ended before a command's marker (sudo refused to start it, or the
+    connection went away): `result` is what was read so far, `earlier` the results of
+    the steps sent before it. The SSH connector turns it into a result or a
+    ConnectError; it never reaches the user."""
+
+    def __init__(self, result):
+        super().__init__(result.describe())
+        self.result = result
+        self.earlier: list = []
+
+
 class HookError(PyinfraError):
     """Raised by a deploy hook to stop the run before anything executes."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gevent
 import gevent.event
 
+from pyinfra.api import connectors
 from pyinfra.api.connectors.base import KILL_GRACE
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
@@ -21,8 +22,6 @@ CONNECT_AT_ONCE = 64
 def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None) -> None:
     """Connect every targeted host at once; a host that cannot be reached is failed.
     `on_progress(done, total)` is called as hosts finish."""
-    from pyinfra.api.connectors import make_connector
-
     hosts = hosts if hosts is not None else state.targets
     done = [0]
 
@@ -32,17 +31,9 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
     # waiting for their turn; with more hosts they open at the first fact.
     prepare = len(hosts) <= parallel
 
-    # The first hosts' TCP connections start now, before the SSH library is loaded
-    # (make_connector's first call loads it): the handshakes run during the import.
-    dials = {}
-    if hosts:
-        from pyinfra.api.connectors.sshdial import dial
-
-        dials = {host: dial(host, state.config.TIMEOUT) for host in hosts[:parallel]}
-        if any(dials.values()):
-            from pyinfra.api.connectors import load_paramiko
-
-            load_paramiko()  # now, before anything else can take the CPU
+    # The first hosts' TCP connections start now, before the SSH library is loaded:
+    # the handshakes run during the import (connectors/ssh/dial.py).
+    dials = connectors.dial_first(hosts[:parallel], state.config.TIMEOUT) if hosts else {}
 
     for host in hosts:
         state.connecting[host] = gevent.event.Event()
@@ -50,7 +41,7 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
     def connect(host: Host) -> None:
         dialled = dials.pop(host, None)
         try:
-            connector = make_connector(host, state.config, on_output=state.on_output)
+            connector = connectors.make_connector(host, state.config, on_output=state.on_output)
             if dialled is not None:
                 connector.connect(dialled)
             else:

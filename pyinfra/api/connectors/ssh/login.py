@@ -12,50 +12,12 @@ from dataclasses import dataclass
 import gevent
 import paramiko
 
-from pyinfra.api.connectors.hostkeys import HostKeyChanged, host_key_policy, refusal_message
-from pyinfra.api.connectors.sshtarget import Endpoint, Unreachable
-from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.connectors.ssh.hostkeys import host_key_policy, refusal_message
+from pyinfra.api.connectors.ssh.paramiko_internals import Transport
+from pyinfra.api.connectors.ssh.target import Endpoint
+from pyinfra.api.exceptions import ConnectError, HostKeyChanged, Unreachable
 
 logger = logging.getLogger("pyinfra")
-
-
-class Transport(paramiko.Transport):
-    """paramiko's transport, cheaper per host when a thousand are open at once."""
-
-    # paramiko wakes each connection's reader every 0.1 s to see whether it should stop,
-    # send a keepalive or rekey: at 1,000 hosts, 10,000 timer wake-ups a second (300,000
-    # in a 26 s run, a tenth of its CPU). Closing wakes the reader anyway (gevent
-    # cancels the wait; an OS thread leaves within the interval); keepalives (every 30 s
-    # by default) and rekeying are not due to the tenth of a second.
-    _active_check_timeout = 1.0
-
-    # AES-GCM first where this paramiko has it (OpenSSH has since 6.2; any cipher both
-    # ends know is still taken): its integrity check is part of the cipher, in C, where
-    # paramiko checks an HMAC byte by byte in Python for the others, on every packet.
-    _preferred_ciphers = tuple(
-        sorted(paramiko.Transport._preferred_ciphers, key=lambda name: "-gcm@" not in name)
-    )
-
-    # What the server sent before its SSH banner, or instead of it. paramiko drops
-    # what it read when the banner is wrong or missing, and says "Error reading SSH
-    # protocol banner" for a timeout, a closed connection and an HTTP proxy alike.
-    banner_bytes = b""
-
-    def _check_banner(self):
-        packetizer = self.packetizer
-        read = packetizer._read_timeout
-
-        def recording(timeout):
-            data = read(timeout)
-            if len(self.banner_bytes) < 4096:
-                self.banner_bytes += data
-            return data
-
-        packetizer._read_timeout = recording
-        try:
-            super()._check_banner()
-        finally:
-            del packetizer._read_timeout
 
 
 @dataclass

@@ -7,7 +7,7 @@ import getpass
 import os
 from dataclasses import dataclass, field
 
-from pyinfra.api.connectors.sshconfig import SSHConfigLookup, default_files, expand_tokens
+from pyinfra.api.connectors.ssh.config import SSHConfigLookup, default_files, expand_tokens
 from pyinfra.api.exceptions import ConnectError
 
 STRICT_MODES = {"accept-new": "accept-new", "yes": "yes", "no": "no", "off": "no", "ask": "yes"}
@@ -52,11 +52,6 @@ class Endpoint:
     def chain(self) -> list[Endpoint]:
         """The jump hosts in front of this login, outermost first."""
         return [*self.via.chain(), self.via] if self.via else []
-
-
-class Unreachable(ConnectError):
-    """Nothing answered (refused, timed out, no banner): worth trying again while a
-    host boots, unlike a refused login or host key."""
 
 
 def endpoint_of(host) -> Endpoint:

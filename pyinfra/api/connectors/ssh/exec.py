@@ -1,5 +1,6 @@
-"""One SSH exec channel per command or upload: the "exec" transport, and uploads the
-shell does not carry (large files, hosts without base64).
+"""The exec transport: one SSH exec channel per command or upload. The shell transport
+uses it too, for uploads the shell does not carry (large files, hosts without
+base64) and to stop a command in flight.
 
 An upload is streamed into a command run as the operation's user (`head -c SIZE`
 writing a new file), so it belongs to that user, as a file the shell writes does:
@@ -9,35 +10,86 @@ nothing is staged under the login user and moved, nothing is left behind in TEMP
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import gevent
 import paramiko
 
-from pyinfra.api.command import RunAs, as_user, wrap_command, write_file_command
+from pyinfra.api.command import FileUploadCommand, Identity, RunAs, wrap_command, write_file_command
 from pyinfra.api.connectors.base import (
     GRACE,
     CommandResult,
     OutputLines,
+    ShellStep,
+    kill_tree_script,
     read_lines,
     reporting_pid,
     start_reader,
 )
-from pyinfra.api.connectors.sshshell import ShellDied, start_process
-from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.connectors.ssh.become import Become
+from pyinfra.api.connectors.ssh.session import Session
+from pyinfra.api.exceptions import ShellDied
 
 CHUNK = 64 * 1024
 
 
-class ChannelRunner:
-    """Mixed into SSHConnector: needs _open_channel, wait, _answers, output_callback,
-    host, config and _channels (commands in flight: [identity, pid])."""
+class ExecTransport:
+    """Commands and uploads over channels of their own (transport.Transport)."""
 
-    @staticmethod
-    def _identity(run_as: RunAs):
-        def start(command: str, prompt: str | None) -> str:
-            return as_user(command, run_as, sudo_prompt=prompt)
+    def __init__(self, session: Session, become: Become, output_callback: Callable):
+        self.session = session
+        self.become = become
+        self.output_callback = output_callback
+        # Commands in flight: [identity, reported pid].
+        self._channels: list[list] = []
 
-        return start
+    def prepare(self, run_as: RunAs) -> None:
+        pass
+
+    def run(self, commands: list, run_as: RunAs) -> list[CommandResult]:
+        results = []
+        for command in commands:
+            if isinstance(command, FileUploadCommand):
+                result = self.put(command.src, command.dest, run_as)
+            else:
+                result = self.run_one(command.command, run_as, None)
+            results.append(result)
+            if not result.ok:
+                break
+        return results
+
+    def run_one(self, command: str, run_as: RunAs, stdin: bytes | None) -> CommandResult:
+        key = self.become.key(run_as)
+        result = self._run_in_channel(command, run_as, stdin, pty=key.pty)
+        if self.become.wants_tty(key, result):
+            result = self._run_in_channel(command, run_as, stdin, pty=True)
+        return result
+
+    def put(self, src: str | bytes, dest: str, run_as: RunAs) -> CommandResult:
+        key = self.become.key(run_as)
+        try:
+            result = self._upload_stream(src, dest, run_as, key.pty)
+            if self.become.wants_tty(key, result):
+                result = self._upload_stream(src, dest, run_as, True)
+        except OSError as error:  # the local file
+            return CommandResult(f"upload to {dest}", 1, [], [f"upload failed: {error.strerror or error}"])
+        return result
+
+    def running(self) -> list[tuple[Identity, int | ShellStep | None]]:
+        return [(identity, pid) for identity, pid in self._channels]
+
+    def stop_tree(self, identity: Identity, target: int | ShellStep) -> None:
+        """Over a channel of its own, as the command's user (sudo's password on stdin,
+        through a PTY where sudo wants one)."""
+        run_as = RunAs(*identity)
+        if isinstance(target, ShellStep):
+            script = kill_tree_script(target.shell, keep_root=True)
+        else:
+            script = kill_tree_script(target)
+        self._run_in_channel(script, run_as, None, pty=self.become.key(run_as).pty, track=False)
+
+    def close(self) -> None:
+        pass
 
     def _run_in_channel(
         self, command: str, run_as: RunAs, stdin: bytes | None, pty: bool = False, track: bool = True
@@ -58,7 +110,7 @@ class ChannelRunner:
             self._channels.remove(flight)
 
     def _run_channel(self, label, command, run_as: RunAs, stdin, pty, on_pid=None) -> CommandResult:
-        password = self.host.data.sudo_password if run_as.sudo else None
+        password = self.become.password_for(run_as.identity)
         if pty:
             # Through the start-up handshake: sudo's password is sent only when asked,
             # and only once nothing echoes it.
@@ -69,12 +121,12 @@ class ChannelRunner:
         wrapped = wrap_command(command, run_as, sudo_password=bool(password))
         if password:
             stdin = password.encode() + b"\n" + (stdin or b"")
-        channel = self._open_channel()
+        channel = self.session.open_channel()
         try:
             channel.exec_command(wrapped)
         except (paramiko.SSHException, OSError, EOFError) as error:
             channel.close()
-            raise self.lost(error)
+            raise self.session.lost(error)
         if stdin is not None:
             channel.sendall(stdin)
         channel.shutdown_write()
@@ -90,27 +142,24 @@ class ChannelRunner:
     def _exchange(self, label, run_as: RunAs, script, src, pty, timeout, on_pid=None) -> CommandResult:
         """Start `script` as run_as's user (sudo's password sent when asked), send
         `src`'s bytes when given, and collect the result."""
-        password = self.host.data.sudo_password if run_as.sudo else None
-        channel = self._open_channel()
+        channel = self.session.open_channel()
         try:
-            stdout, stderr = start_process(
-                channel, self._identity(run_as), script, password, pty, self.config.TIMEOUT
-            )
+            stdout, stderr = self.become.start(channel, run_as, script, pty, self.session.config.TIMEOUT)
         except ShellDied as died:
-            if not self._answers():
-                raise self.lost("no answer")
+            if not self.session.answers():
+                raise self.session.lost("no answer")
             died.result.command = label
             return died.result
         except (paramiko.SSHException, OSError, EOFError) as error:
             channel.close()
-            raise self.lost(error)
+            raise self.session.lost(error)
         if src is not None:
             try:
                 self._send_content(channel, src)
             except OSError as error:
                 if not channel.closed and not channel.exit_status_ready():
                     channel.close()
-                    raise self.lost(error)
+                    raise self.session.lost(error)
             except BaseException:
                 channel.close()
                 raise
@@ -145,25 +194,21 @@ class ChannelRunner:
 
             work = gevent.spawn(read_all)
             try:
-                finished = self.wait(work, timeout + GRACE if timeout else None)
+                finished = self.session.wait(work, timeout + GRACE if timeout else None)
             finally:
                 # Closing the channel ends the reading (EOF); killing a greenlet
                 # inside paramiko's locks would break them.
                 channel.close()
             if finished:
                 exit_code = work.value
-                if exit_code == -1 and not self._answers():
+                if exit_code == -1 and not self.session.answers():
                     # The channel ended without a status: the connection went away.
                     raise EOFError("no exit status")
             else:
                 timed_out, exit_code = True, -1
         except (paramiko.SSHException, OSError, EOFError) as error:
-            raise self.lost(error)
+            raise self.session.lost(error)
         finally:
             channel.close()
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(label, exit_code, stdout, stderr, timed_out=timed_out)
-
-    def lost(self, error) -> ConnectError:
-        self.connected = False
-        return ConnectError(f"connection to {self.host.name} lost: {error}")

@@ -13,7 +13,6 @@ import threading
 import uuid
 
 import gevent
-import paramiko
 from gevent import monkey
 
 from pyinfra.api.command import quote
@@ -27,17 +26,10 @@ from pyinfra.api.connectors.base import (
     parse_pid_line,
     reporting_pid,
 )
-from pyinfra.api.connectors.sshstream import LineReader, use_green_pipes
-
-
-class ShellDied(Exception):
-    """The shell ended before the command's marker: the result so far is attached."""
-
-    def __init__(self, result: CommandResult):
-        super().__init__(result.describe())
-        self.result = result
-        self.earlier: list[CommandResult] = []  # results of the steps sent before it
-
+from pyinfra.api.connectors.ssh.become import start_process
+from pyinfra.api.connectors.ssh.paramiko_internals import start_command, use_green_pipes
+from pyinfra.api.connectors.ssh.stream import LineReader
+from pyinfra.api.exceptions import ShellDied
 
 # The most script the shell's exec request carries (Linux takes up to 128 KiB in one
 # argument; quoting may double a script made of quotes). More is written on stdin.
@@ -45,86 +37,6 @@ INLINE_MAX = 48 * 1024
 
 # What a step's marker carries instead of an exit status when the shell skipped it.
 SKIPPED = "skipped"
-
-
-def start_command(channel, command: str) -> None:
-    """`channel.exec_command(command)` less its wait for the server's reply: the first
-    command is written right behind the request, which saves a round trip per shell. A
-    refused request closes the channel (paramiko does that on its own), and the command
-    written meanwhile sees the shell end, as it would if the shell died."""
-    transport = getattr(channel, "transport", None)
-    if not hasattr(channel, "remote_chanid") or not hasattr(transport, "_send_user_message"):
-        channel.exec_command(command)  # a paramiko without these internals
-        return
-    message = paramiko.Message()
-    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string("exec")
-    message.add_boolean(True)  # a failure closes the channel; a success is ignored
-    message.add_string(command)
-    transport._send_user_message(message)
-
-
-# sudo's refusal on a host whose sudoers says `requiretty`: run it through a PTY.
-TTY_REFUSAL = "must have a tty"
-
-# What a PTY must do to carry a session byte for byte: no echo of what is sent, no
-# line editing or length limit, no signals from bytes, no \r added to output. Set
-# before sudo (the login's terminal) and after (the one sudo's use_pty may add).
-RAW_TTY = "stty raw -echo -iexten 2>/dev/null"
-
-
-def needs_tty(result: CommandResult) -> bool:
-    """True when sudo refused because it was not given a terminal (requiretty)."""
-    return any(TTY_REFUSAL in line for line in list(result.stderr) + list(result.stdout))
-
-
-def start_process(channel, identity, command: str, password: str | None, pty: bool, timeout: float):
-    """Run `command` (shell text) on `channel` as the identity, and return its (stdout,
-    stderr) files once it runs: sudo was given `password` when (and only when) it asked,
-    and nothing sent from now on is read by sudo or echoed. With `pty` the channel has
-    a terminal, set raw; stderr then arrives on stdout. ShellDied carries sudo's own
-    words when it refused."""
-    token = uuid.uuid4().hex
-    prompt, ready = f"pyinfra-sudo-{token}", f"pyinfra-ready-{token}"
-    setup = RAW_TTY + "; " if pty else ""
-    started = identity(
-        f"sh -c {quote(f'{setup}echo {ready} >&2; {command}')}", prompt + "\n" if password else None
-    )
-    if pty:
-        channel.get_pty(term="dumb", width=0, height=0)
-        started = f"sh -c {quote(f'{RAW_TTY}; exec {started}')}"
-    channel.exec_command(started)
-    stdout, stderr = LineReader(channel.recv), LineReader(channel.recv_stderr)
-    stream = stdout if pty else stderr
-    errors = OutputLines()
-    asked = 0
-    try:
-        with gevent.Timeout(timeout):
-            while True:
-                raw = stream.readline(MAX_LINE)
-                line = decode(raw).replace("\r", "")
-                if line == ready:
-                    return stdout, stderr
-                if line.endswith(prompt):  # a terminal may keep an earlier line's rest
-                    asked += 1
-                    if asked > 1:
-                        errors.add("sudo: incorrect password")
-                        break
-                    channel.sendall(password.encode() + b"\n")
-                elif raw:
-                    if line:
-                        errors.add(line)
-                else:
-                    break
-    except gevent.Timeout:
-        errors.add("sudo: no answer while starting")
-    code = channel.recv_exit_status() if channel.exit_status_ready() else 1
-    try:
-        channel.close()
-    except Exception:
-        pass
-    raise ShellDied(CommandResult("sudo", code or 1, OutputLines(), errors))
 
 
 def start_reader(function, *args):
@@ -255,7 +167,7 @@ class RemoteShell:
         try:
             finished = wait(work, timeout + GRACE if timeout else None)
         except BaseException:
-            self.close()  # the reading ends on EOF (no kill: see ssh.py)
+            self.close()  # the reading ends on EOF (no kill: see exec.py _finish)
             raise
         if not finished:
             self.close()

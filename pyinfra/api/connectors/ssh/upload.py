@@ -3,7 +3,7 @@
 A small upload (bytes, or a file up to SHELL_UPLOAD_MAX) is written into the shell's stdin as base64 in a
 here-document, in the same round trip as the commands beside it; a larger one, or any
 once a host turns out to have no `base64`, is streamed over an exec channel of its own
-(sshexec.py).
+(exec.py).
 """
 
 from __future__ import annotations

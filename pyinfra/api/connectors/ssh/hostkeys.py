@@ -19,10 +19,6 @@ logger = logging.getLogger("pyinfra")
 _known_hosts_lock = threading.Lock()
 
 
-class HostKeyChanged(ConnectError):
-    pass
-
-
 def fingerprint(key) -> str:
     """OpenSSH's `SHA256:` form of a key's fingerprint."""
     digest = hashlib.sha256(key.asbytes()).digest()

@@ -18,7 +18,8 @@ import socket
 
 from gevent import monkey
 
-from pyinfra.api.connectors.sshtarget import Endpoint, Unreachable, endpoint_of
+from pyinfra.api.connectors.ssh.target import Endpoint, endpoint_of
+from pyinfra.api.exceptions import Unreachable
 
 
 class Dial:
