@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable
 
 from pyinfra.api.command import Command
@@ -65,6 +66,21 @@ class OperationMeta:
             self.name = f"{self.first_name} (+{count} variant{'s' if count > 1 else ''})"
         else:
             self.name = self.first_name
+
+
+class Status(str, Enum):
+    """Where one operation stands on one host. A str: `op.status == "success"` still
+    reads as it did (and JSON shows the word)."""
+
+    RUNNING = "running"  # its commands are in flight
+    SUCCESS = "success"  # it ran, every command succeeded
+    ERROR = "error"  # it failed, and its host with it
+    IGNORED = "ignored"  # it failed, with ignore_errors: the host went on
+    SKIPPED = "skipped"  # run_once: another host ran it
+    INTERRUPTED = "interrupted"  # cut short by Ctrl-C or a signal: outcome unknown
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class HostOperation:
@@ -128,9 +144,8 @@ class HostOperation:
         # nothing to do, which `unchanged_on_host` then records.
         self.decide: Callable[[], list[Command] | None] | None = None
         self.unchanged_on_host = False
-        # "running" while it runs, then "success", "error", "ignored", "skipped" or, cut
-        # short by Ctrl-C, "interrupted"; None: never started.
-        self.status: str | None = None
+        # A Status once it started; None: never started.
+        self.status: Status | None = None
         self.error: str | None = None
         # The operation's name as this host's arguments render it (no variant count):
         # what a line about this host alone says.
@@ -143,7 +158,7 @@ class HostOperation:
     @property
     def success(self) -> bool:
         """It ran and every command succeeded (False: failed, ignored or not run)."""
-        return self.status == "success"
+        return self.status == Status.SUCCESS
 
     def __repr__(self) -> str:
         return f"HostOperation(commands={self.commands!r}, status={self.status!r})"
@@ -171,9 +186,9 @@ class Events:
         logger.info("Starting operation: %s", meta.name)
 
     def host_operation_done(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:
-        if op.status == "success":
+        if op.status == Status.SUCCESS:
             logger.info("[%s] %s", host.name, "Success (changed)" if op.changed else "No change")
-        elif op.status == "ignored":
+        elif op.status == Status.IGNORED:
             logger.warning("[%s] Error (ignored): %s", host.name, op.error)
 
     def operation_made(self, host: Host, meta: OperationMeta, op: HostOperation) -> None:

@@ -16,7 +16,7 @@ from pyinfra.api.operations import run_ops
 from pyinfra.api.run import CONNECT_AT_ONCE, disconnect_all, interrupt_all
 from pyinfra.api.secrets import register_data
 from pyinfra.api.ssh import connect_all
-from pyinfra.api.state import State
+from pyinfra.api.state import State, Status
 from pyinfra.cli.diff import DiffEvents
 from pyinfra.cli.diff import read_before_run as read_diffs
 from pyinfra.cli.diff import show as show_diff
@@ -183,7 +183,7 @@ def interrupted_report(state: State, printer: Printer) -> None:
     printer.phase("Interrupted: what each host completed")
     for host in state.targets:
         ops = state.ops_for_host(host)
-        done = [op.name or meta.name for meta, op in ops if op.status in ("success", "ignored")]
+        done = [op.name or meta.name for meta, op in ops if op.status in (Status.SUCCESS, Status.IGNORED)]
         if state.results[host].failed:
             printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
         summary = f"completed {len(done)}/{len(ops)} operations"
@@ -191,7 +191,7 @@ def interrupted_report(state: State, printer: Printer) -> None:
             summary += f", last: {done[-1]}"
         printer.host_line(host, summary, "yellow")
         for meta, op in ops:
-            if op.status in ("running", "interrupted"):
+            if op.status in (Status.RUNNING, Status.INTERRUPTED):
                 printer.host_line(
                     host, f"interrupted while running (outcome unknown): {op.name or meta.name}", "red"
                 )

@@ -9,12 +9,12 @@ import click
 
 from pyinfra.api.exceptions import UsageError
 from pyinfra.api.secrets import mask_shown
-from pyinfra.api.state import HostOperation, State
+from pyinfra.api.state import HostOperation, State, Status
 from pyinfra.cli.output import json_text
 
 # Statuses after which a host has nothing left to do for the operation: it ran, its
 # error was ignored, or run_once ran it on another host.
-FINISHED = ("success", "ignored", "skipped")
+FINISHED = (Status.SUCCESS, Status.IGNORED, Status.SKIPPED)
 
 
 class Results:
@@ -42,8 +42,8 @@ def operation(op: HostOperation, name: str, dry: bool) -> dict[str, Any]:
         changed = bool(op.commands)
         success = op.error is None
     else:
-        changed = op.status == "success" and op.changed
-        success = op.status in ("success", "skipped")
+        changed = op.status == Status.SUCCESS and op.changed
+        success = op.status in (Status.SUCCESS, Status.SKIPPED)
     return {
         "name": name,
         "changed": changed,

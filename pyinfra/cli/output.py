@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import click
 
 from pyinfra.api.secrets import MaskedStream, mask_text
-from pyinfra.api.state import Events
+from pyinfra.api.state import Events, Status
 
 CLEAR_LINE = "\r\x1b[K"
 
@@ -112,20 +112,20 @@ class Tally:
                 h for h, op in self.done if op.status == status and (changed is None or op.changed == changed)
             ]
 
-        retried = [h for h, op in self.done if op.status == "success" and op.attempts > 1]
+        retried = [h for h, op in self.done if op.status == Status.SUCCESS and op.attempts > 1]
         return [
-            Outcome("changed", hosts("success", True), "green"),
-            Outcome("no change", hosts("success", False), "cyan"),
+            Outcome("changed", hosts(Status.SUCCESS, True), "green"),
+            Outcome("no change", hosts(Status.SUCCESS, False), "cyan"),
             Outcome("succeeded on retry", retried, "yellow", named=True),
-            Outcome("error ignored", hosts("ignored"), "yellow", named=True),
-            Outcome("failed", hosts("error"), "red", named=True),
+            Outcome("error ignored", hosts(Status.IGNORED), "yellow", named=True),
+            Outcome("failed", hosts(Status.ERROR), "red", named=True),
         ]
 
 
 def _as_planned(op) -> bool:
     """The plan showed this outcome already: the operation had nothing to run on the
     host (no change, or a build error ignored), and was not decided when it ran."""
-    return not op.dependent and not op.commands and op.status in ("success", "ignored")
+    return not op.dependent and not op.commands and op.status in (Status.SUCCESS, Status.IGNORED)
 
 
 def use_colour(stream) -> bool:
@@ -282,16 +282,16 @@ class Printer(Events):
 
     def show_host_operation(self, host, op) -> None:
         """The -v line of one host's outcome (an error's details under it)."""
-        if op.status == "success":
+        if op.status == Status.SUCCESS:
             retried = f", succeeded on retry {op.attempts - 1}" if op.attempts > 1 else ""
             if op.changed:
                 self.host_line(host, "Success (changed)" + retried, "green")
             else:
                 self.host_line(host, "No change" + retried, "cyan")
-        elif op.status == "ignored":
+        elif op.status == Status.IGNORED:
             self.host_line(host, "Error (ignored)", "yellow")
             self.host_detail(op.error)
-        elif op.status == "error":
+        elif op.status == Status.ERROR:
             self.host_line(host, "Error", "red")
             self.host_detail(op.error)
 
@@ -305,7 +305,7 @@ class Printer(Events):
         self.outcome_line(tally.meta.name, tally.outcomes())
         if not self.verbose:
             for host, op in tally.done:
-                if op.status == "error":
+                if op.status == Status.ERROR:
                     self.show_host_operation(host, op)
 
     def run_done(self, order: list[str]) -> None:

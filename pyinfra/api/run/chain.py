@@ -31,7 +31,7 @@ from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
 from pyinfra.api.run.reads import made_now, read_behind, take_read
 from pyinfra.api.run.steps import failed_finally, run_group, run_host_operation, succeeded
-from pyinfra.api.state import Events, HostOperation, OperationMeta, State
+from pyinfra.api.state import Events, HostOperation, OperationMeta, State, Status
 
 logger = logging.getLogger("pyinfra")
 
@@ -110,7 +110,7 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
     groups = [group] if group else []
     read_next = read_behind(state, host, last, groups)
     for _, op in chain:
-        op.attempts, op.results, op.status = 1, [], "running"
+        op.attempts, op.results, op.status = 1, [], Status.RUNNING
     results = []
     if groups:
         logger.debug(
@@ -136,11 +136,11 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         for _, later in chain[number + 1 :]:
             later.status = None  # the shell skipped them: never started
         if not failed:  # cut short without a failure: only an interrupt does that
-            op.status = "interrupted"
+            op.status = Status.INTERRUPTED
             return False
         op.error = failed[0].describe()
         if state.interrupted:
-            op.status = "interrupted"
+            op.status = Status.INTERRUPTED
             return False
         return failed_finally(state, host, meta, op, events)  # ignore_errors: the chain's last
     return True
@@ -160,10 +160,11 @@ def lost(state: State, host: Host, chain: list[Link], events: Events, error: str
     each of its operations did on the host is unknown, and said so."""
     for meta, op in chain:
         if state.interrupted:
-            op.status = "interrupted"
+            op.status = Status.INTERRUPTED
             continue
         others = len(chain) - 1
-        op.status, op.error = "error", f"{error} (sent with {others} other operation(s): outcome unknown)"
+        op.status = Status.ERROR
+        op.error = f"{error} (sent with {others} other operation(s): outcome unknown)"
         events.host_operation_done(host, meta, op)
     if not state.interrupted:
         meta, op = chain[0]

@@ -11,7 +11,7 @@ from pyinfra.api.connectors.base import KILL_GRACE
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
-from pyinfra.api.state import State
+from pyinfra.api.state import State, Status
 
 # Handshakes in flight at once. Key exchange costs CPU on both ends: started all at once
 # on hundreds of hosts, each would take long enough to run past TIMEOUT, which counts
@@ -72,7 +72,7 @@ def interrupt_all(state: State) -> None:
     hosts = [host for host in state.inventory if host.connector is not None]
     with gevent.Timeout(state.config.TIMEOUT + KILL_GRACE, False):
         map_hosts(None, hosts, lambda host: host.connector.interrupt())
-        while any(op.status == "running" for ops in state.host_ops.values() for op in ops.values()):
+        while any(op.status == Status.RUNNING for ops in state.host_ops.values() for op in ops.values()):
             gevent.sleep(0.05)
 
 

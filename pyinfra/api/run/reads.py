@@ -16,7 +16,7 @@ from pyinfra.api.command import FunctionCommand, Identity, StringCommand, is_log
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import FactKey
 from pyinfra.api.host import Host
-from pyinfra.api.state import Events, HostOperation, OperationMeta, State
+from pyinfra.api.state import Events, HostOperation, OperationMeta, State, Status
 
 logger = logging.getLogger("pyinfra")
 
@@ -68,7 +68,7 @@ def made_now(state: State, host: Host, meta: OperationMeta, op: HostOperation, e
     try:
         remake(state, host, op)
     except PyinfraError as error:
-        op.status, op.error = "error", str(error)
+        op.status, op.error = Status.ERROR, str(error)
         state.fail_host(host, f"{op.name or meta.name}: {error}")
         events.host_operation_done(host, meta, op)
         return False

@@ -10,7 +10,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
 from pyinfra.api.run.chain import run_host
 from pyinfra.api.run.steps import run_host_operation
-from pyinfra.api.state import Events, State
+from pyinfra.api.state import Events, State, Status
 
 
 def hosts_for(state: State, key: str) -> list[Host]:
@@ -33,7 +33,7 @@ def run_operations(
             continue
         if meta.global_kwargs.get("run_once"):
             for skipped in hosts[1:]:
-                state.host_ops[skipped][key].status = "skipped"
+                state.host_ops[skipped][key].status = Status.SKIPPED
             hosts = hosts[:1]
         events.operation_start(meta, hosts)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from enum import Enum
 
 import gevent
 
@@ -15,7 +16,7 @@ from pyinfra.api.connectors.base import CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.run.reads import made_now, read_behind, take_read
-from pyinfra.api.state import Events, HostOperation, OperationMeta, State
+from pyinfra.api.state import Events, HostOperation, OperationMeta, State, Status
 
 logger = logging.getLogger("pyinfra")
 
@@ -75,8 +76,8 @@ def run_host_operation(
     state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events, made: bool = False
 ) -> bool:
     """Run one operation's commands on one host; False when the host failed or the run
-    was interrupted. While it runs, its status is "running"; after Ctrl-C
-    (state.interrupted) nothing new starts, and an operation cut short is "interrupted"
+    was interrupted. While it runs, its status is RUNNING; after Ctrl-C
+    (state.interrupted) nothing new starts, and an operation cut short is INTERRUPTED
     (outcome unknown)."""
     kwargs = op.global_kwargs
     if state.interrupted:
@@ -86,7 +87,7 @@ def run_host_operation(
     commands = op.commands
     if op.error is not None and op.status is None:
         # A fact it reads could not be read and it has ignore_errors (api/operation/decorator.py).
-        op.status = "ignored"
+        op.status = Status.IGNORED
         events.host_operation_done(host, meta, op)
         return True
     groups = command_groups(commands)
@@ -95,12 +96,12 @@ def run_host_operation(
     while True:
         op.attempts += 1
         outcome, error = run_attempt(state, host, op, groups, read_next)
-        if outcome == "ok":
+        if outcome is Attempt.OK:
             break
-        if outcome == "interrupted":
+        if outcome is Attempt.INTERRUPTED:
             return False
-        if outcome == "lost":
-            op.status, op.error = "error", error
+        if outcome is Attempt.LOST:
+            op.status, op.error = Status.ERROR, error
             state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False
@@ -117,7 +118,7 @@ def run_host_operation(
 
 
 def succeeded(state: State, host: Host, meta: OperationMeta, op: HostOperation, events: Events) -> None:
-    op.status = "success"
+    op.status = Status.SUCCESS
     result = state.results[host]
     result.ops_done += 1
     result.ops_changed += 1 if op.changed else 0
@@ -128,42 +129,53 @@ def failed_finally(state: State, host: Host, meta: OperationMeta, op: HostOperat
     """An operation failed for good (its `error` set): ignored with ignore_errors (True:
     the host goes on), else its host fails (False)."""
     if op.global_kwargs["ignore_errors"]:
-        op.status = "ignored"
+        op.status = Status.IGNORED
         events.host_operation_done(host, meta, op)
         return True
-    op.status = "error"
+    op.status = Status.ERROR
     state.fail_host(host, f"{op.name or meta.name}: {op.error}")
     events.host_operation_done(host, meta, op)
     return False
 
 
-def run_attempt(state: State, host: Host, op: HostOperation, groups: list[list], read_next):
-    """Run the operation's command groups once, from the first: ("ok", None),
-    ("failed", what failed), ("lost", why: the host is gone) or ("interrupted", None)."""
+class Attempt(Enum):
+    """How one run of an operation's commands ended."""
+
+    OK = "ok"  # every command succeeded
+    FAILED = "failed"  # a command failed (the error says which, with its output)
+    LOST = "lost"  # the connection went away: what ran is unknown
+    INTERRUPTED = "interrupted"  # Ctrl-C or a signal stopped it
+
+
+def run_attempt(
+    state: State, host: Host, op: HostOperation, groups: list[list], read_next
+) -> tuple[Attempt, str | None]:
+    """Run the operation's command groups once, from the first: how it ended, and for
+    FAILED what failed, for LOST why the host is gone."""
     run_as = RunAs.of(op.global_kwargs)
     op.results = []
     for group in groups:
         if state.interrupted:
-            if op.status == "running":
-                op.status = "interrupted"
-            return "interrupted", None
-        op.status = "running"
+            if op.status == Status.RUNNING:
+                op.status = Status.INTERRUPTED
+            return Attempt.INTERRUPTED, None
+        op.status = Status.RUNNING
         try:
             results = run_group(state, host, group, run_as)
         except ConnectError as error:
             if state.interrupted:
-                op.status = "interrupted"
-                return "interrupted", None
-            return "lost", str(error)
+                op.status = Status.INTERRUPTED
+                return Attempt.INTERRUPTED, None
+            return Attempt.LOST, str(error)
         if read_next is not None and group is groups[-1]:
             take_read(host, op, results, group, read_next)
         op.results.extend(results)
         failed = [result for result in results if not result.ok]
         if failed and state.interrupted:  # stopped by the interrupt, or about to be
-            op.status, op.error = "interrupted", failed[0].describe()
-            return "interrupted", None
+            op.status, op.error = Status.INTERRUPTED, failed[0].describe()
+            return Attempt.INTERRUPTED, None
         if failed:
-            return "failed", failed[0].describe()
-    return "ok", None
+            return Attempt.FAILED, failed[0].describe()
+    return Attempt.OK, None
 
 
