@@ -69,7 +69,7 @@ def test_a_deploy_reading_an_operations_meta_waits_for_it(tmp_path):
 def test_build_returns_complete_operations(tmp_path):
     """Once build() returns, operations are plain values: what the deploy got back is
     the HostOperation recorded in the state, its commands a list stored on it."""
-    from pyinfra.api.state import HostOperation
+    from pyinfra.api.plan import Plan
 
     state = make_state(2)
     kept = {}
@@ -79,11 +79,13 @@ def test_build_returns_complete_operations(tmp_path):
         return kept[host]
 
     returned = build(state, deploy)
-    assert not isinstance(vars(HostOperation).get("commands"), property)
+    # Stored on the operation's plan, not computed (nothing waits once the build is over).
+    assert not isinstance(vars(Plan).get("commands"), property)
     for host in state.inventory:
         ((_, recorded),) = state.ops_for_host(host)
         assert returned[host] is recorded
         assert type(recorded.commands) is list and recorded.commands
+        assert recorded.plan.commands is recorded.commands
         assert kept[host].commands is recorded.commands  # what the deploy holds reads it too
 
 

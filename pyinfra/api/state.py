@@ -5,17 +5,16 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable
 
 from pyinfra.api.command import Command
 from pyinfra.api.config import Config
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.factcache import FactCache
-from pyinfra.api.facts import FactKey
 from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.api.loader import user_error
+from pyinfra.api.plan import HostOperation, Status
 
 logger = logging.getLogger("pyinfra")
 
@@ -66,102 +65,6 @@ class OperationMeta:
             self.name = f"{self.first_name} (+{count} variant{'s' if count > 1 else ''})"
         else:
             self.name = self.first_name
-
-
-class Status(str, Enum):
-    """Where one operation stands on one host. A str: `op.status == "success"` still
-    reads as it did (and JSON shows the word)."""
-
-    RUNNING = "running"  # its commands are in flight
-    SUCCESS = "success"  # it ran, every command succeeded
-    ERROR = "error"  # it failed, and its host with it
-    IGNORED = "ignored"  # it failed, with ignore_errors: the host went on
-    SKIPPED = "skipped"  # run_once: another host ran it
-    INTERRUPTED = "interrupted"  # cut short by Ctrl-C or a signal: outcome unknown
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class HostOperation:
-    """One operation on one host: its commands; the meta a deploy file gets back.
-
-    Once the build is over its `commands` are known: those made, or [] with `error`
-    saying why none were (a failed build). While the build makes them, the deploy
-    holds a build.Pending in its place, which waits for them."""
-
-    __slots__ = (
-        "commands",
-        "global_kwargs",
-        "status",
-        "error",
-        "reads",
-        "remake",
-        "dependent",
-        "feeds",
-        "fresh",
-        "ahead",
-        "opaque",
-        "attempts",
-        "results",
-        "changes",
-        "name",
-        "decide",
-        "unchanged_on_host",
-    )
-
-    def __init__(self, commands: list[Command], global_kwargs: dict[str, Any]):
-        self.commands = commands
-        self.global_kwargs = global_kwargs
-        # Keys of the facts the build read for it, in the FactCache.
-        self.reads: list[FactKey] = []
-        # Makes the commands again from the facts as they are now (None: it cannot).
-        self.remake: Callable[[], list[Command]] | None = None
-        # An earlier operation of the run may change what it read: it is made again
-        # from fresh facts when its turn comes (api/build/dependencies.py).
-        self.dependent = False
-        # The dependent operation that runs next on the host when this one changed
-        # something: its facts are read behind this one's commands, in their round trip.
-        self.feeds: HostOperation | None = None
-        # Keys of `reads` read again since the last change before it.
-        self.fresh: set[FactKey] = set()
-        # Keys of `reads` read before the operation feeding it ran: fresh too when
-        # that one turns out to run nothing (runner.remake).
-        self.ahead: set[FactKey] = set()
-        # What its commands change is unknown (a shell command, a script, a callback):
-        # every later operation on the host depends on it (api/build/dependencies.py).
-        self.opaque = False
-        # How many times its commands ran (retries= runs a failed operation again).
-        self.attempts = 0
-        # What each command of its last attempt did (CommandResult: exit status,
-        # stdout, stderr), in order, ending with the first that failed.
-        self.results: list = []
-        # What its commands change in files, for diffs (api/diff.py).
-        self.changes: list = []
-        # Commands that decide on the host what to do, with no fact read first (an
-        # --no-wait chain takes a dependent operation along with them): None when the
-        # operation has none for these arguments. They print UNCHANGED when they find
-        # nothing to do, which `unchanged_on_host` then records.
-        self.decide: Callable[[], list[Command] | None] | None = None
-        self.unchanged_on_host = False
-        # A Status once it started; None: never started.
-        self.status: Status | None = None
-        self.error: str | None = None
-        # The operation's name as this host's arguments render it (no variant count):
-        # what a line about this host alone says.
-        self.name = ""
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.commands) and not self.unchanged_on_host
-
-    @property
-    def success(self) -> bool:
-        """It ran and every command succeeded (False: failed, ignored or not run)."""
-        return self.status == Status.SUCCESS
-
-    def __repr__(self) -> str:
-        return f"HostOperation(commands={self.commands!r}, status={self.status!r})"
 
 
 class Events:
