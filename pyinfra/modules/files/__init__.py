@@ -11,7 +11,7 @@ from pyinfra.modules import unknown_operation
 # isort: off
 # The documented order: scripts/gendocs lists the operations as they are imported here.
 from pyinfra.modules.files.paths import file, directory, link
-from pyinfra.modules.files.lines import line
+from pyinfra.modules.files.lines import line, block
 from pyinfra.modules.files.content import put, template
 from pyinfra.modules.files.transfer import download
 from pyinfra.modules.files.lines import replace
@@ -19,6 +19,6 @@ from pyinfra.modules.files.transfer import sync
 
 # isort: on
 
-__all__ = ["file", "directory", "link", "line", "put", "template", "download", "replace", "sync"]
+__all__ = ["file", "directory", "link", "line", "block", "put", "template", "download", "replace", "sync"]
 
 __getattr__ = unknown_operation(__name__)

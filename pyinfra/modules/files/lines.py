@@ -1,9 +1,10 @@
-"""files.line and files.replace: lines in a file, matched by grep's and sed's basic
-regular expressions."""
+"""files.line, files.block and files.replace: lines in a file, matched by grep's and
+sed's basic regular expressions."""
 
 from __future__ import annotations
 
 from pyinfra.api import OperationError, operation
+from pyinfra.api.diff import ContentChange, note
 from pyinfra.modules._lines import (
     append_line_on_host,
     edit_line,
@@ -12,6 +13,7 @@ from pyinfra.modules._lines import (
     parse_line_flags,
     replace_commands,
 )
+from pyinfra.modules.files._block import block_commands, block_edit, content_lines, markers, placement
 
 
 @operation
@@ -46,6 +48,67 @@ def line_on_host(state, host, name, line, present=True, replace=None, flags=None
 
 
 line.operation_function.on_host = line_on_host
+
+
+@operation
+def block(
+    state,
+    host,
+    path,
+    content=None,
+    present=True,
+    line=None,
+    before=False,
+    after=False,
+    marker=None,
+    begin=None,
+    end=None,
+    escape_regex_characters=False,
+):
+    """Ensure a block of lines, between a begin and an end marker line, is in a file
+    with this content, or is not.
+
+    + path: path of the remote file (created, with the block, when it is missing)
+    + content: the block's lines: a string (one final newline is ignored) or a list of
+      lines; a ``secret()`` is shown as ``***``
+    + present: whether the block should be in the file; False removes it, markers
+      included (``content`` and ``line`` are not needed then)
+    + line: basic regular expression (grep's, as ``files.line``) of the line a new
+      block goes next to: the first line it matches; no such line: the block goes last
+    + before: a new block goes before ``line`` (without ``line``: first in the file)
+    + after: a new block goes after ``line`` (without ``line``: last, the default)
+    + marker: the marker lines, ``{mark}`` standing for ``begin`` or ``end``: default
+      ``# {mark} PYINFRA BLOCK``
+    + begin: what ``{mark}`` is in the first marker line: default ``BEGIN``
+    + end: what ``{mark}`` is in the last marker line: default ``END``
+    + escape_regex_characters: ``line`` is literal text, not a regular expression
+
+    The block is found by its markers, compared with whole lines: one whose lines
+    differ is rewritten where it stands, one that is there already is left alone
+    (wherever it is). A second block with the same markers is removed; a begin marker
+    without an end marker after it is an error, and the file is left as it is. The
+    file is written to a new file beside it that is moved over it, keeping its owner
+    and mode; a symbolic link is refused.
+    """
+    begin_line, end_line = markers(marker, begin, end)
+    info = host.fact.file(path)
+    if info is False:
+        raise OperationError(f"{path} exists and is not a file")
+    blocks = host.fact.file_block(path, begin_line, end_line)
+    if not present:
+        if blocks:
+            note(host, ContentChange(path, True, edit=block_edit(begin_line, end_line, None, None, "after")))
+            yield from block_commands(path, info, begin_line, end_line, None, None, "after")
+        return
+    if content is None:
+        raise OperationError("files.block: give the block's content (or present=False)")
+    lines = content_lines(content, begin_line, end_line)
+    pattern, where = placement(line, before, after, escape_regex_characters)
+    if blocks == [lines]:
+        return
+    edit = block_edit(begin_line, end_line, lines, pattern, where)
+    note(host, ContentChange(path, info is not None, edit=edit))
+    yield from block_commands(path, info, begin_line, end_line, lines, pattern, where)
 
 
 SED_FLAGS = set("gIi0123456789")
