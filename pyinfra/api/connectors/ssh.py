@@ -1,7 +1,8 @@
 """SSH connector: paramiko. Connecting and liveness are here; commands travel through
 one remote shell per identity (sshshellrun.py, sshshell.py) or, with SSH_TRANSPORT =
 "exec", one exec channel each (sshexec.py); uploads too large for the shell are
-streamed over a channel (sshupload.py decides)."""
+streamed over a channel (sshupload.py decides); files.get reads through the same
+commands (download.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import paramiko
 
 from pyinfra.api.command import LOGIN, FileUploadCommand, RunAs
 from pyinfra.api.connectors.base import CommandResult, Connector, ShellStep, kill_tree_script
+from pyinfra.api.connectors.download import ShellDownload
 from pyinfra.api.connectors.sshdial import Dial
 from pyinfra.api.connectors.sshexec import ChannelRunner
 from pyinfra.api.connectors.sshlogin import POOL, Secrets, Unreachable, open_client, open_socket
@@ -29,7 +31,7 @@ logger = logging.getLogger("pyinfra")
 SILENT_TIMEOUTS = 3
 
 
-class SSHConnector(ShellRunner, ChannelRunner, Connector):
+class SSHConnector(ShellRunner, ChannelRunner, ShellDownload, Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         self.client: paramiko.SSHClient | None = None

@@ -12,13 +12,14 @@ from pyinfra.modules import unknown_operation
 # The documented order: scripts/gendocs lists the operations as they are imported here.
 from pyinfra.modules.files.paths import file, directory, link
 from pyinfra.modules.files.lines import line, block
-from pyinfra.modules.files.content import put, template
+from pyinfra.modules.files.content import put, template, get
 from pyinfra.modules.files.transfer import download
 from pyinfra.modules.files.lines import replace
 from pyinfra.modules.files.transfer import sync
 
 # isort: on
 
-__all__ = ["file", "directory", "link", "line", "block", "put", "template", "download", "replace", "sync"]
+__all__ = ["file", "directory", "link", "line", "block", "put", "template", "get"]
+__all__ += ["download", "replace", "sync"]
 
 __getattr__ = unknown_operation(__name__)

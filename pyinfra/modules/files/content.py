@@ -1,12 +1,12 @@
 """files.put and files.template: a file's content from the controller, uploaded
-atomically and skipped when the host has it already."""
+atomically and skipped when the host has it already; files.get: the other way."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 
-from pyinfra.api import OperationError, operation
+from pyinfra.api import FileDownloadCommand, FunctionCommand, OperationError, operation
 from pyinfra.api.templating import TemplateHost, template_line
 from pyinfra.modules._files import local_path, parse_mode, sha1_of, template_environment, upload_commands
 
@@ -99,3 +99,43 @@ def template(
     content = text.encode()
     sha1 = hashlib.sha1(content).hexdigest()
     yield from upload_commands(host, content, sha1, remote_filename, user, group, mode, create_remote_dir)
+
+
+@operation
+def get(state, host, src, dest, add_deploy_dir=True, create_local_dir=False, force=False):
+    """Copy a file from the host to this machine (the one running pyinfra); nothing
+    when the local copy has the same content.
+
+    + src: path of the file on the host (read as the operation's user: with
+      ``sudo=True``, a file only root may read)
+    + dest: local path to write (relative paths are in the deploy directory)
+    + add_deploy_dir: resolve a relative ``dest`` against the deploy directory
+    + create_local_dir: make ``dest``'s missing local directories; else they must exist
+    + force: copy it even when the local file's SHA1 is the host file's
+
+    The copy is written to a new file beside ``dest`` and moved over it once it is whole
+    and its size and SHA1 are the host file's. ``dest`` keeps its mode; a new one gets
+    the mode the umask gives. The file travels as text (hex) through the connection, so
+    this is for configuration files and reports, not for large files.
+    """
+    local = local_path(state, dest, add_deploy_dir)
+    if os.path.isdir(local):
+        raise OperationError(f"local path {local} is a directory")
+    remote_sha1 = host.fact.sha1_file(src)  # with the file fact: one round trip
+    info = host.fact.file(src)
+    if info is False:
+        raise OperationError(f"{src} exists and is not a file")
+    parent = os.path.dirname(local) or "."
+    if not os.path.isdir(parent):
+        if not create_local_dir:
+            raise OperationError(f"local directory {parent} does not exist (create_local_dir=True makes it)")
+        yield FunctionCommand(make_local_directory, (parent,))
+    # A file the facts did not find may be made by the time this runs: copied then, or
+    # the host's error.
+    if info and not force and os.path.isfile(local) and sha1_of(local) == remote_sha1:
+        return
+    yield FileDownloadCommand(src, local)
+
+
+def make_local_directory(state, host, path):
+    os.makedirs(path, exist_ok=True)
