@@ -6,7 +6,7 @@ import gevent
 import pytest
 
 from pyinfra.api import Config, Inventory, State
-from pyinfra.api.command import LOGIN, RunAs, StringCommand
+from pyinfra.api.command import LOGIN, FileDownloadCommand, RunAs, StringCommand
 from pyinfra.api.connectors.base import CommandResult, Connector
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import add_limited_op, add_op, operation
@@ -334,6 +334,42 @@ def test_an_operations_run_as_reaches_the_connector_whole(fake_ssh):
         ("as login", RunAs(env={"A": "1"}, timeout=9, get_pty=True)),
         ("plain", RunAs(env={})),
     ]
+
+
+def test_a_download_runs_alone_through_the_connector_as_the_operations_user(monkeypatch):
+    """files.get's FileDownloadCommand is the connector's get_file, where it stands
+    between the commands, with the operation's sudo; a connector that cannot get
+    files fails its host with that message."""
+
+    class Getting(FakeConnector):
+        def get_file(self, src, dest, run_as=LOGIN):
+            self.host.state.run_as.append((f"get {src} {dest}", run_as))
+            return self._run(f"get {src}")
+
+    @operation
+    def fetch(state, host):
+        yield "before"
+        yield FileDownloadCommand("/etc/motd", "motd")
+        yield "after"
+
+    from pyinfra.api import connectors
+
+    monkeypatch.setattr(connectors, "make_connector", Getting)
+    state = make_state(("h0",))
+    connect_all(state)
+    add_op(state, fetch, sudo=True)
+    run_ops(state)
+    assert ran(state) == [("h0", "before"), ("h0", "get /etc/motd"), ("h0", "after")]
+    assert state.run_as[1] == ("get /etc/motd motd", RunAs(sudo=True, env={}))
+
+    monkeypatch.setattr(connectors, "make_connector", FakeConnector)
+    state = make_state(("h0",))
+    connect_all(state)
+    add_op(state, fetch)
+    run_ops(state)
+    (h0,) = state.inventory
+    assert "FakeConnector cannot get files" in state.results[h0].error
+    assert ran(state) == [("h0", "before")]
 
 
 def test_no_wait_sends_a_hosts_operations_in_chains(monkeypatch):

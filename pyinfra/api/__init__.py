@@ -1,6 +1,7 @@
 """The engine, usable from Python without the CLI (importing it patches nothing)."""
 
 from pyinfra.api.command import (
+    FileDownloadCommand,
     FileUploadCommand,
     FunctionCommand,
     StringCommand,
@@ -26,6 +27,7 @@ __all__ = [
     "DeployError",
     "FactBase",
     "FactError",
+    "FileDownloadCommand",
     "FileUploadCommand",
     "FunctionCommand",
     "Inventory",

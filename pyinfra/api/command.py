@@ -65,6 +65,17 @@ class FileUploadCommand:
 
 
 @dataclass(frozen=True)
+class FileDownloadCommand:
+    """Copy the host's file `src` to a local path `dest` (on the controller)."""
+
+    src: str
+    dest: str
+
+    def __str__(self) -> str:
+        return f"download {self.src} -> {self.dest} (local)"
+
+
+@dataclass(frozen=True)
 class FunctionCommand:
     """A Python callback run on the controller when the operation's turn comes."""
 
@@ -77,12 +88,16 @@ class FunctionCommand:
         return f"python {name}(...)"
 
 
-Command = Union[StringCommand, FileUploadCommand, FunctionCommand]
+Command = Union[StringCommand, FileUploadCommand, FileDownloadCommand, FunctionCommand]
+
+# Commands run by the controller itself, each alone in its step: a Python callback, a
+# download (the connector reads the host's file).
+LOCAL_COMMANDS = (FunctionCommand, FileDownloadCommand)
 
 
 def to_command(value: Any) -> Command:
     """Accept what an operation yields: a str, a command object or (local, remote)."""
-    if isinstance(value, (StringCommand, FileUploadCommand, FunctionCommand)):
+    if isinstance(value, (StringCommand, FileUploadCommand, FileDownloadCommand, FunctionCommand)):
         return value
     if isinstance(value, str):
         return StringCommand(value)

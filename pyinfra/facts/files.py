@@ -225,3 +225,43 @@ def describe_file(path: str) -> str:
         f"__pyinfra_s=$(wc -c < {path}) && echo $__pyinfra_s && sha1sum < {path}"
         f" && if [ $__pyinfra_s -le {MAX_DIFF_BYTES} ]; then echo content && od -An -v -tx1 < {path}; fi"
     )
+
+
+# The lines of every block: "begin", "=" + each line, "end"; "unterminated" when a
+# begin marker has no end marker after it. Markers are compared whole and as strings
+# (awk would compare "1" and "1.0" as numbers).
+BLOCK_FACT_AWK = (
+    'BEGIN { b = ENVIRON["PYINFRA_BEGIN"] ""; e = ENVIRON["PYINFRA_END"] "" }'
+    ' { line = $0 "" }'
+    ' !open && line == b { open = 1; print "begin"; next }'
+    ' open && line == e { open = 0; print "end"; next }'
+    ' open { print "=" line }'
+    ' END { if (open) print "unterminated" }'
+)
+
+
+class FileBlock(FactBase):
+    """The marked blocks of a file (files.block): each block is the list of lines
+    between a line reading `begin` and the next line reading `end` (both compared
+    whole), in file order; [] when the file has none, None when it is absent (or not
+    a regular file). A `begin` line with no `end` line after it is an error."""
+
+    subject = "path"
+
+    def command(self, name, begin, end):
+        path = quote(name)
+        awk = f"PYINFRA_BEGIN={quote(begin)} PYINFRA_END={quote(end)} LC_ALL=C awk {quote(BLOCK_FACT_AWK)}"
+        return if_exists(name, f"if [ -f {path} ]; then {awk} < {path}; else echo {ABSENT}; fi")
+
+    def process(self, output):
+        blocks = []
+        for line in output:
+            if line == "begin":
+                blocks.append([])
+            elif line.startswith("=") and blocks:
+                blocks[-1].append(line[1:])
+            elif line == "unterminated":
+                raise ValueError("a begin marker has no end marker after it")
+            elif line != "end":
+                raise ValueError(f"unexpected line {line!r}")
+        return blocks

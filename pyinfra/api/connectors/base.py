@@ -235,7 +235,7 @@ def start_reader(stream: IO[bytes], kept: list[str], name: str, on_output, on_pi
 
 
 class Connector(ABC):
-    """connect, run a shell command, put a file, close."""
+    """connect, run a shell command, put a file, get a file, close."""
 
     def __init__(self, host, config, on_output: Callable | None = None):
         self.host = host
@@ -263,6 +263,11 @@ class Connector(ABC):
     @abstractmethod
     def put_file(self, src: str | bytes, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
         """Write `src` (a local path, or bytes) to a new file `dest`, as `run_as`'s user."""
+
+    def get_file(self, src: str, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
+        """Copy the host's file `src` to a new local file `dest` (moved over it once
+        whole), read as `run_as`'s user. The shell connectors' way is in download.py."""
+        return CommandResult(f"download {src} -> {dest}", 1, [], [f"{type(self).__name__} cannot get files"])
 
     def run_commands(self, commands: list, run_as: RunAs = LOGIN) -> list[CommandResult]:
         """Run shell commands and uploads (StringCommand, FileUploadCommand) in order,

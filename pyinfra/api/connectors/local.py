@@ -19,10 +19,11 @@ from pyinfra.api.connectors.base import (
     read_lines,
     start_reader,
 )
+from pyinfra.api.connectors.download import ShellDownload, write_local_file
 from pyinfra.api.exceptions import ConnectError
 
 
-class LocalConnector(Connector):
+class LocalConnector(ShellDownload, Connector):
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         # Commands in flight: pid of the shell running each -> identity.
@@ -121,3 +122,17 @@ class LocalConnector(Connector):
             result = self._run(script, run_as, content, track=False)
         result.command = f"upload to {dest}"
         return result
+
+    def get_file(self, src: str, dest: str, run_as: RunAs = LOGIN) -> CommandResult:
+        """As the login user: the file itself is read; as another user, by their commands."""
+        if RunAs(*run_as.identity) != LOGIN:
+            return super().get_file(src, dest, run_as)
+        label = f"download {src} -> {dest}"
+        if not os.path.isfile(src):  # a FIFO would never end
+            return CommandResult(label, 1, [], [f"download failed: {src}: no such regular file"])
+        try:
+            with open(src, "rb") as handle:
+                content = handle.read()
+        except OSError as error:
+            return CommandResult(label, 1, [], [f"download failed: {src}: {error.strerror}"])
+        return write_local_file(label, dest, content)

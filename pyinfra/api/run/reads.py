@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from pyinfra.api.command import FunctionCommand, Identity, StringCommand, is_login
+from pyinfra.api.command import LOCAL_COMMANDS, Identity, StringCommand, is_login
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import FactKey
 from pyinfra.api.host import Host
@@ -84,7 +84,7 @@ def read_behind(state: State, host: Host, op: HostOperation, groups: list[list])
     if (
         following is None
         or not groups
-        or isinstance(groups[-1][0], FunctionCommand)
+        or isinstance(groups[-1][0], LOCAL_COMMANDS)
         or is_login(groups[-1][0])
         or kwargs["env"]
     ):

@@ -11,7 +11,15 @@ from enum import Enum
 
 import gevent
 
-from pyinfra.api.command import FileUploadCommand, FunctionCommand, RunAs, StringCommand, is_login
+from pyinfra.api.command import (
+    LOCAL_COMMANDS,
+    FileDownloadCommand,
+    FileUploadCommand,
+    FunctionCommand,
+    RunAs,
+    StringCommand,
+    is_login,
+)
 from pyinfra.api.connectors.base import CommandResult
 from pyinfra.api.exceptions import ConnectError, PyinfraError
 from pyinfra.api.host import Host
@@ -23,15 +31,15 @@ logger = logging.getLogger("pyinfra")
 
 def command_groups(commands: list) -> list[list]:
     """Consecutive shell commands and uploads go together (the connector may send them
-    in one round trip); a local function runs alone, where it stands."""
+    in one round trip); a local function or a download runs alone, where it stands."""
     groups: list[list] = []
     for command in commands:
-        if not isinstance(command, (StringCommand, FileUploadCommand, FunctionCommand)):
+        if not isinstance(command, (StringCommand, FileUploadCommand, *LOCAL_COMMANDS)):
             raise TypeError(f"unknown command {command!r}")
-        alone = isinstance(command, FunctionCommand)
+        alone = isinstance(command, LOCAL_COMMANDS)
         # Commands run as the login user (StringCommand.login) go apart from the others.
         other_user = groups and is_login(groups[-1][0]) != is_login(command)
-        if alone or other_user or not groups or isinstance(groups[-1][0], FunctionCommand):
+        if alone or other_user or not groups or isinstance(groups[-1][0], LOCAL_COMMANDS):
             groups.append([command])
         else:
             groups[-1].append(command)
@@ -69,6 +77,8 @@ def run_group(state: State, host: Host, group: list, run_as: RunAs) -> list[Comm
     command = group[0]
     if isinstance(command, FunctionCommand):
         return [run_callback(state, host, command)]
+    if isinstance(command, FileDownloadCommand):
+        return [host.connector.get_file(command.src, command.dest, run_as)]
     return host.connector.run_commands(group, run_as=run_as.as_login() if is_login(command) else run_as)
 
 

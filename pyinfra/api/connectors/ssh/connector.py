@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyinfra.api.command import LOGIN, Identity, RunAs
 from pyinfra.api.connectors.base import CommandResult, Connector, ShellStep
+from pyinfra.api.connectors.download import ShellDownload
 from pyinfra.api.connectors.ssh.become import Become
 from pyinfra.api.connectors.ssh.dial import Dial
 from pyinfra.api.connectors.ssh.exec import ExecTransport
@@ -17,7 +18,9 @@ from pyinfra.api.connectors.ssh.transport import Transport
 from pyinfra.api.exceptions import ConnectError
 
 
-class SSHConnector(Connector):
+class SSHConnector(ShellDownload, Connector):
+    """files.get reads through the connector's own commands (download.py)."""
+
     def __init__(self, host, config, on_output=None):
         super().__init__(host, config, on_output)
         self.session = Session(host, config)
