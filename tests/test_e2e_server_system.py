@@ -99,11 +99,8 @@ def test_crontab_added_rewritten_in_place_and_removed(pyinfra_as, deploy_dir, ta
 
 def test_crontab_of_an_unknown_user_fails_closed(pyinfra_as, deploy_dir):
     ensure_packages(CRON_PARTS)
-    root = deploy_dir(
-        {
-            "deploy.py": "from pyinfra.modules import server\nserver.crontab('true', user='no-such-user-x', sudo=True)\n"
-        }
-    )
+    deploy = "from pyinfra.modules import server\nserver.crontab('true', user='no-such-user-x', sudo=True)\n"
+    root = deploy_dir({"deploy.py": deploy})
     result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root)
     assert result.returncode != 0, result.output
     assert "no-such-user-x" in result.output and "unknown" in result.output, result.output
