@@ -263,3 +263,25 @@ def test_tmpfs_mounted_remounted_and_unmounted(pyinfra_as, deploy_dir, public_di
         unchanged(run("127.0.0.2", "umount.py", cwd=root))
     finally:
         subprocess.run(["umount", path], capture_output=True)
+
+
+def read_fact(name, *args):
+    """A fact read on this machine with its real command and parser."""
+    from pyinfra.api.facts import get_fact_class
+
+    fact = get_fact_class(name)()
+    result = subprocess.run(["sh", "-c", fact.make_command(*args)], capture_output=True, text=True)
+    return fact.value(result.returncode, result.stdout.splitlines(), result.stderr.splitlines())
+
+
+def test_system_facts_of_this_machine():
+    """The commands and parsers of the new facts agree with what Linux says itself."""
+    assert "C" in read_fact("locales") and "POSIX" in read_fact("locales")
+    link = os.readlink("/etc/localtime") if os.path.islink("/etc/localtime") else None
+    if link:
+        assert read_fact("timezone") == link.split("zoneinfo/", 1)[1]
+    assert read_fact("mounts")["/proc"]["type"] == "proc"
+    low, high = (int(v) for v in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    assert read_fact("sysctl", "net.ipv4.ip_local_port_range") == [low, high]
+    assert read_fact("sysctl", "net/ipv4/ip_local_port_range") == [low, high]
+    assert read_fact("sysctl", "net.no.such.key") is None
