@@ -224,6 +224,17 @@ class TestSSHD:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
+    def kill(self):
+        """Stop the server and every session it serves, keeping its keys and config:
+        the host going down (server.reboot's tests)."""
+        self._terminate()
+
+    def respawn(self):
+        """Start the killed server again, on the same port with the same keys: the
+        host back up."""
+        self._spawn()
+        self._wait_ready()
+
     def __enter__(self):
         return self.start()
 

@@ -287,6 +287,13 @@ class Connector(ABC):
     def close(self) -> None:
         self.connected = False
 
+    def reconnect(self) -> None:
+        """Close the connection and open a new one (after the host rebooted, say:
+        server.reboot). Raises ConnectError while the host does not answer. For @local
+        nothing changes."""
+        self.close()
+        self.connect()
+
     def interrupt(self, timeout: float | None = None) -> None:
         """Ctrl-C: from now on no command starts, and the commands in flight are stopped
         on the host, each with its whole process tree (TERM, then KILL KILL_GRACE
