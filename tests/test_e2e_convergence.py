@@ -18,6 +18,7 @@ Bounded and seeded: SEED and the max_examples of each test below (about a minute
 smallest deploy (slower); without it the failing example is shown as found.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -37,6 +38,8 @@ except ImportError:
 SEED = 2204
 LOCAL_EXAMPLES = 60
 SSH_EXAMPLES = 12
+
+LOCK = os.path.join(tempfile.gettempdir(), "pyinfra-convergence.lock")
 
 PATHS = ("a", "b", "d", "d/x")
 TARGETS = ("a", "b", "d")
@@ -77,6 +80,9 @@ OPERATION = st.one_of(
     st.tuples(st.just("shell"), st.just("append"), path, st.sampled_from(("a=1", "b=2"))),
     st.tuples(st.just("shell"), st.just("rm"), path),
     st.tuples(st.just("group"), st.sampled_from(cm.GROUPS), present),
+    # An operation reading package facts, and a fact read by the deploy file itself.
+    st.tuples(st.just("packages")),
+    st.tuples(st.just("fact"), st.sampled_from(("arch", "file"))),
     st.tuples(
         st.just("user"),
         present,
@@ -96,7 +102,11 @@ def call(name, *args, **kwargs):
 def render(op, root):
     """One operation as the deploy file's line."""
     kind, rest = op[0], op[1:]
-    at = f"{root}/{rest[0]}" if kind not in ("shell", "group", "user") else None
+    at = (
+        f"{root}/{rest[0]}"
+        if kind in ("file", "directory", "link", "put", "template", "line", "replace")
+        else None
+    )
     if kind in ("file", "directory"):
         _, on, mode, group = rest
         return call(f"files.{kind}", at, present=None if on else False, mode=mode, group=group)
@@ -115,6 +125,10 @@ def render(op, root):
     if kind == "shell":
         command = f"echo {rest[2]} >> {root}/{rest[1]}" if rest[0] == "append" else f"rm -rf {root}/{rest[1]}"
         return call("server.shell", command)
+    if kind == "packages":
+        return call("apt.packages", "openssh-server")
+    if kind == "fact":
+        return "host.fact.arch" if rest[0] == "arch" else f"host.fact.file({root + '/a'!r})"
     if kind == "group":
         return call("server.group", rest[0], present=None if rest[1] else False)
     on, home, groups = rest
@@ -124,7 +138,9 @@ def render(op, root):
 
 
 def write_deploy(directory, root, ops):
-    lines = ["from pyinfra.modules import files, server"] + [render(op, root) for op in ops]
+    lines = ["from pyinfra import host", "from pyinfra.modules import apt, files, server"] + [
+        render(op, root) for op in ops
+    ]
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.join(directory, "files"))
     os.makedirs(os.path.join(directory, "templates"))
@@ -165,7 +181,7 @@ def check_run(number, result, ops, model, root, deploy):
         f"host state differs from the model's: {differences(expected, seen)}\nafter {where}"
     )
     reported = [op["changed"] for op in host_operations(result)]
-    assert len(reported) == len(ops), where
+    assert len(reported) == len(changed), where
     wanted = [flag if flag is not None else got for flag, got in zip(changed, reported)]
     assert reported == wanted, f"changed per operation: want {wanted}, got {reported}: {where}"
     return True
@@ -185,6 +201,14 @@ def differences(expected, seen):
 
 
 def run_example(runner, ops):
+    # The test user and groups are the machine's: one example at a time, even when
+    # several checkouts run this file at once.
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run_locked(runner, ops)
+
+
+def run_locked(runner, ops):
     clean_host()
     root = tempfile.mkdtemp(prefix="pyinfra-cv-")
     deploy_dir = tempfile.mkdtemp(prefix="pyinfra-cv-deploy-")
