@@ -1,6 +1,9 @@
-"""Convergence as a property: random deploys of 3-8 operations (files.*, server.shell,
-server.user / group) over a few shared paths and names, run twice with the real command,
-on @local and, for a sample, over SSH as the non-root sudo login with --sudo.
+"""Convergence as a property: random deploys of 3-8 operations (files.file, directory,
+link, put, template, line, replace; server.shell, user, group; apt.packages of an
+installed package; a fact read by the deploy file between them) over a few shared paths
+and names, run twice with the real command, on @local and, for a sample, over SSH as the
+non-root sudo login with --sudo. Services are left out: this machine has none a test
+may start and stop.
 
 For each run the model (tests/convergence_model.py) says what the deploy as written
 should do from the host's state at that moment: which operations change something, and
@@ -26,7 +29,7 @@ import shutil
 import subprocess
 import tempfile
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 try:
@@ -38,8 +41,8 @@ except ImportError:
 
 SEED = int(os.environ.get("PYINFRA_CONVERGENCE_SEED", 2204))
 # A deeper search: PYINFRA_CONVERGENCE_LOCAL=400 PYINFRA_CONVERGENCE_SSH=100 (and another SEED).
-LOCAL_EXAMPLES = int(os.environ.get("PYINFRA_CONVERGENCE_LOCAL", 40))
-SSH_EXAMPLES = int(os.environ.get("PYINFRA_CONVERGENCE_SSH", 10))
+LOCAL_EXAMPLES = int(os.environ.get("PYINFRA_CONVERGENCE_LOCAL", 30))
+SSH_EXAMPLES = int(os.environ.get("PYINFRA_CONVERGENCE_SSH", 8))
 
 LOCK = os.path.join(tempfile.gettempdir(), "pyinfra-convergence.lock")
 
@@ -256,9 +259,35 @@ def run_locked(runner, ops):
         clean_host()
 
 
+# Deploys this test found failing, always tried first (hypothesis's explicit phase).
+FOUND = [
+    # an operation after server.shell decided from what was there before it
+    [("shell", "append", "a", "b=2"), ("line", "a", "b=2", False, None), ("file", "b", True, None, None)],
+    # an anchored files.line writing its anchors
+    [("line", "a", "^a=1$", True, None), ("file", "b", True, None, None), ("file", "b", True, None, None)],
+    # a fact read after apt.packages while building (modules/_packages.py earlier_commands)
+    [("line", "a", "a=1", True, None), ("packages",), ("fact", "arch"), ("line", "a", "b=2", True, None)],
+    # mkdir -p of d/x made d: the removal of d was decided from before
+    [
+        ("directory", "d/x", True, None, None),
+        ("directory", "d", False, None, None),
+        ("file", "a", True, None, None),
+    ],
+    # a line added through a link: the removal of the link's target was decided from before
+    [("link", "a", "b", True), ("line", "a", "b=2", True, None), ("file", "b", False, None, None)],
+]
+
+
+def with_found(test):
+    for ops in FOUND:
+        test = example(ops=ops)(test)
+    return test
+
+
 @seed(SEED)
 @settings(max_examples=LOCAL_EXAMPLES, **SETTINGS)
 @given(ops=DEPLOYS)
+@with_found
 def test_random_deploys_converge_on_local(pyinfra, ops):
     run_example(lambda *args, **kwargs: pyinfra("@local", *args, port=False, **kwargs), ops)
 
