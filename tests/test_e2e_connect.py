@@ -14,27 +14,27 @@ def test_authenticating_with_data(pyinfra, deploy_dir, sshd, tmp_path, ssh_home)
     encrypted = home / "keys" / "locked"
     shutil.copy(sshd.client_key, encrypted)
     subprocess.run(["ssh-keygen", "-p", "-q", "-N", "s3cret", "-f", str(encrypted)], check=True)
-    root = deploy_dir({
-        "inventories/production.py": """
+    root = deploy_dir(
+        {
+            "inventories/production.py": """
             APP_SERVERS = [
                 ('127.0.0.2', {'ssh_key': '~/keys/plain'}),
                 ('127.0.0.3', {'ssh_key': '~/keys/locked', 'ssh_key_password': 's3cret'}),
                 ('127.0.0.4', {'ssh_key': '~/keys/locked', 'ssh_key_password': 'wrong'}),
             ]
         """,
-        "group_data/all.py": f"ssh_user = 'root'\nssh_port = {sshd.port}\n",
-        "deploy.py": f"""
+            "group_data/all.py": f"ssh_user = 'root'\nssh_port = {sshd.port}\n",
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('touch {tmp_path}/ok-{{{{ host.name }}}}')
         """,
-    })
-    result = pyinfra("inventories/production.py", "deploy.py", cwd=root, port=False,
-                     env={"HOME": str(home)})
+        }
+    )
+    result = pyinfra("inventories/production.py", "deploy.py", cwd=root, port=False, env={"HOME": str(home)})
     assert result.returncode == 1
     assert sorted(p.name for p in tmp_path.glob("ok-*")) == ["ok-127.0.0.2", "ok-127.0.0.3"]
     assert "127.0.0.4" in result.output
-    assert "s3cret" not in result.output and "wrong" not in result.output.replace(
-        "127.0.0.4", "")
+    assert "s3cret" not in result.output and "wrong" not in result.output.replace("127.0.0.4", "")
     # accept-new: both hosts were remembered
     known = (home / ".ssh" / "known_hosts").read_text()
     assert f"[127.0.0.2]:{sshd.port} ssh-ed25519" in known
@@ -42,13 +42,15 @@ def test_authenticating_with_data(pyinfra, deploy_dir, sshd, tmp_path, ssh_home)
 
 
 def test_cli_user_override_beats_data(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "inventories/production.py": "WEB = [('127.0.0.2', {'ssh_user': 'nobody-here'})]\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = [('127.0.0.2', {'ssh_user': 'nobody-here'})]\n",
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('touch {tmp_path}/ran')
         """,
-    })
+        }
+    )
     bad = pyinfra("inventories/production.py", "deploy.py", cwd=root)
     assert bad.returncode == 1
     assert "authentication failed for nobody-here@127.0.0.2" in bad.output
@@ -69,13 +71,15 @@ def test_changed_host_key_is_refused(pyinfra, deploy_dir, tmp_path, sshd, ssh_ho
     mine = f"[127.0.0.7]:{sshd.port} "
     known.write_text("".join(line for line in saved.splitlines(True) if not line.startswith(mine)) + entry)
     try:
-        root = deploy_dir({
-            "inventories/production.py": "WEB = ['127.0.0.7', '127.0.0.2']\n",
-            "deploy.py": f"""
+        root = deploy_dir(
+            {
+                "inventories/production.py": "WEB = ['127.0.0.7', '127.0.0.2']\n",
+                "deploy.py": f"""
                 from pyinfra.modules import server
                 server.shell('touch {tmp_path}/ran-{{{{ host.name }}}}')
             """,
-        })
+            }
+        )
         result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
         assert result.returncode == 1
         assert f"host key of [127.0.0.7]:{sshd.port} has CHANGED" in result.output
@@ -87,9 +91,10 @@ def test_changed_host_key_is_refused(pyinfra, deploy_dir, tmp_path, sshd, ssh_ho
 
 def test_global_arguments(pyinfra, deploy_dir, public_dir):
     out = public_dir
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\n",
+            "deploy.py": f"""
             from pyinfra.modules import server
             ENV = {{'FROM_CONFIG': 'cfg'}}
             server.shell('echo $GREETING $FROM_CONFIG > {out}/env-{{{{ host.name }}}}',
@@ -100,7 +105,8 @@ def test_global_arguments(pyinfra, deploy_dir, public_dir):
             server.shell('sleep 5; touch {out}/slept-{{{{ host.name }}}}', timeout=1,
                          ignore_errors=True)
         """,
-    })
+        }
+    )
     result = pyinfra("inventories/production.py", "deploy.py", "-v", cwd=root)
     assert result.returncode == 0, result.output
     for name in ("127.0.0.2", "127.0.0.3"):

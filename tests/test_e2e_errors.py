@@ -21,8 +21,10 @@ def run_broken(pyinfra, deploy_dir, tmp_path, files, *extra):
             "from pyinfra.modules import server\nserver.shell('x'\n",
             "deploy.py, line 2: syntax error",
         ),
-        ("from pyinfra.modules import server\n\nserver.shel('true')\n",
-         "deploy.py, line 3: unknown operation server.shel (did you mean: server.shell?)"),
+        (
+            "from pyinfra.modules import server\n\nserver.shel('true')\n",
+            "deploy.py, line 3: unknown operation server.shel (did you mean: server.shell?)",
+        ),
         (
             "from pyinfra.modules import files\nfiles.file('/x', colour='red')\n",
             "deploy.py, line 2: files.file(): got an unexpected keyword argument 'colour'",
@@ -53,9 +55,7 @@ def test_deploy_errors_name_file_and_line(pyinfra, deploy_dir, tmp_path, deploy,
     prefix, _, rest = expected.partition("line ")
     if rest:
         number, _, tail = rest.partition(":")
-        expected = (
-            f"{prefix}line {int(number) + 2}:{tail}" if tail else f"{prefix}line {int(number) + 2}"
-        )
+        expected = f"{prefix}line {int(number) + 2}:{tail}" if tail else f"{prefix}line {int(number) + 2}"
     result = run_broken(pyinfra, deploy_dir, tmp_path, {"deploy.py": deploy})
     assert result.returncode == 1, result.output
     assert expected in result.stderr, result.stderr
@@ -69,14 +69,21 @@ def test_broken_inventory_group_data_and_config(pyinfra, deploy_dir, tmp_path):
             "inventories/production.py: group WEB: ('b', 'c') is not a host",
         ),
         ({"inventories/production.py": "WEB = [1]\n"}, "group WEB: 1 is not a host"),
-        ({"inventories/production.py": "WEB = 'a.net'\n"},
-         "group WEB is a str, not a list of hosts; write WEB = ['a.net']"),
+        (
+            {"inventories/production.py": "WEB = 'a.net'\n"},
+            "group WEB is a str, not a list of hosts; write WEB = ['a.net']",
+        ),
         ({"inventories/production.py": "WEB = {'a.net': 1}\n"}, "group WEB is a dict, not a list of hosts"),
-        ({"inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'}, 3)]\n"},
-         "('a', {'ssh_password': ***}, 3) is not a host"),
-        ({"inventories/production.py":
-          "WEB = [('a', {'ssh_password': 'hunter2'})]\nDB = [('a', {'ssh_password': 'hunter3'})]\n"},
-         "host a has conflicting values for 'ssh_password': '***' and '***'"),
+        (
+            {"inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'}, 3)]\n"},
+            "('a', {'ssh_password': ***}, 3) is not a host",
+        ),
+        (
+            {
+                "inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'})]\nDB = [('a', {'ssh_password': 'hunter3'})]\n"
+            },
+            "host a has conflicting values for 'ssh_password': '***' and '***'",
+        ),
         (
             {"inventories/production.py": "import nosuchmodule\nWEB = ['a']\n"},
             "production.py, line 1: ModuleNotFoundError",
@@ -138,10 +145,12 @@ def test_local_shell_failure_is_clear(pyinfra, deploy_dir):
 
 
 def test_debug_data_shows_unshowable_values_as_repr(pyinfra, deploy_dir):
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2']\n",
-        "group_data/all.py": "import datetime\nwhen = datetime.date(2016, 8, 1)\nodd = {1, 2}\n",
-    })
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2']\n",
+            "group_data/all.py": "import datetime\nwhen = datetime.date(2016, 8, 1)\nodd = {1, 2}\n",
+        }
+    )
     result = pyinfra("inventories/production.py", "--debug-data", cwd=root, port=False)
     assert result.returncode == 0, result.output
     import json
@@ -165,13 +174,20 @@ def test_missing_sudo_is_a_clear_per_host_error(tmp_path, deploy_dir):
         found = shutil.which(tool)
         if found:
             os.symlink(found, bin_dir / tool)
-    root = deploy_dir({
-        "deploy.py": "from pyinfra import host\nfrom pyinfra.modules import server\n"
-                     "server.shell('echo ' + str(host.fact.home))\n",
-    })
-    result = subprocess.run(pyinfra_command() + ["@local", "deploy.py", "--sudo"], cwd=root,
-                            capture_output=True, text=True, timeout=60,
-                            env=dict(os.environ, PATH=str(bin_dir), NO_COLOR="1"))
+    root = deploy_dir(
+        {
+            "deploy.py": "from pyinfra import host\nfrom pyinfra.modules import server\n"
+            "server.shell('echo ' + str(host.fact.home))\n",
+        }
+    )
+    result = subprocess.run(
+        pyinfra_command() + ["@local", "deploy.py", "--sudo"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PATH=str(bin_dir), NO_COLOR="1"),
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "sudo failed" in output and "sudo: not found" in output, output

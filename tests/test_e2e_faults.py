@@ -18,8 +18,9 @@ def start(sshd, ssh_home, root, *args):
     """Start the real command in the background."""
     command = pyinfra_command() + [str(a) for a in args] + ["--port", str(sshd.port)]
     env = dict(os.environ, HOME=str(ssh_home), NO_COLOR="1")
-    return subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def wait_for(path, seconds=30):
@@ -47,13 +48,14 @@ def dropping_deploy(marker, out, fail_percent="None"):
 
 
 @pytest.mark.parametrize("fail_percent, others_finish", [("None", True), ("10", False)])
-def test_connection_dropped_mid_deploy(sshd, ssh_home, deploy_dir, tmp_path, fail_percent,
-                                       others_finish):
+def test_connection_dropped_mid_deploy(sshd, ssh_home, deploy_dir, tmp_path, fail_percent, others_finish):
     marker = tmp_path / "running"
-    root = deploy_dir({
-        "inventories/production.py": HOSTS,
-        "deploy.py": dropping_deploy(marker, tmp_path, fail_percent),
-    })
+    root = deploy_dir(
+        {
+            "inventories/production.py": HOSTS,
+            "deploy.py": dropping_deploy(marker, tmp_path, fail_percent),
+        }
+    )
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     wait_for(marker)
     assert signal_sessions("127.0.0.3", sshd.port, signal.SIGKILL)
@@ -70,22 +72,23 @@ def start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, seconds):
     freeze 127.0.0.3's sshd once it runs there; returns (process, frozen pids). The
     second command leaves done-<host> in tmp_path."""
     marker = tmp_path / "connected"
-    root = deploy_dir({
-        "inventories/production.py": HOSTS,
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": HOSTS,
+            "deploy.py": f"""
             from pyinfra.modules import server
             TIMEOUT = 2
             server.shell('touch {marker}-{{{{ host.name }}}}; sleep {seconds}')
             server.shell('touch {tmp_path}/done-{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     wait_for(f"{marker}-127.0.0.3")
     return process, signal_sessions("127.0.0.3", sshd.port, signal.SIGSTOP)
 
 
-def test_host_stalling_after_authentication_fails_after_timeout(sshd, ssh_home, deploy_dir,
-                                                                 tmp_path):
+def test_host_stalling_after_authentication_fails_after_timeout(sshd, ssh_home, deploy_dir, tmp_path):
     process, stopped = start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, 3)
     started = time.monotonic()
     try:
@@ -117,14 +120,16 @@ def test_host_too_busy_to_answer_for_a_while_is_not_failed(sshd, ssh_home, deplo
 
 
 def test_huge_and_binary_output_stays_bounded(pyinfra, deploy_dir):
-    root = deploy_dir({
-        "deploy.py": """
+    root = deploy_dir(
+        {
+            "deploy.py": """
             from pyinfra.modules import server
             server.shell('head -c 50000000 /dev/zero | tr "\\\\0" "x" | fold -w 100')
             server.shell('printf "\\\\377\\\\376 not utf8\\\\n"; echo after')
             server.shell('printf "bad \\\\377 and fails" >&2; exit 9')
         """,
-    })
+        }
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = pyinfra("127.0.0.2", "deploy.py", "-v", cwd=root)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -138,15 +143,17 @@ def test_huge_and_binary_output_stays_bounded(pyinfra, deploy_dir):
 
 def test_ctrl_c_stops_cleanly_with_a_summary(sshd, ssh_home, deploy_dir, tmp_path):
     marker = tmp_path / "running"
-    root = deploy_dir({
-        "inventories/production.py": HOSTS,
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": HOSTS,
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('true')
             server.shell('touch {marker}; sleep 5')
             server.shell('touch {tmp_path}/never')
         """,
-    })
+        }
+    )
     process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
     wait_for(marker)
     process.send_signal(signal.SIGINT)
@@ -173,12 +180,14 @@ def test_interrupted_upload_leaves_old_file_intact(sshd, ssh_home, deploy_dir, t
     where.mkdir()
     target = where / "target.bin"
     old = b"old content\n"
-    root = deploy_dir({
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
             from pyinfra.modules import files
             files.put('files/big.bin', '{target}')
         """,
-    })
+        }
+    )
     (root / "files").mkdir()
     (root / "files/big.bin").write_bytes(big)
     outcomes = set()
@@ -200,14 +209,16 @@ def test_interrupted_upload_leaves_old_file_intact(sshd, ssh_home, deploy_dir, t
 @pytest.mark.parametrize("transport", ["shell", "exec"])
 def test_sudo_password(pyinfra, deploy_dir, password_sudoer, public_dir, transport):
     sudoer = password_sudoer
-    root = deploy_dir({
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
             from pyinfra import host
             from pyinfra.modules import server
             server.shell('echo ' + host.fact.home + ' > {public_dir}/home-{{{{ host.name }}}}')
             server.shell('whoami > {public_dir}/who-{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     env = {"PYINFRA_SSH_TRANSPORT": transport}
     login = ["--user", sudoer, "--password", SUDO_PASSWORD, "--sudo"]
     started = time.monotonic()
@@ -222,8 +233,9 @@ def test_sudo_password(pyinfra, deploy_dir, password_sudoer, public_dir, transpo
     assert (public_dir / "who-127.0.0.2").read_text() == "root\n"
     assert (public_dir / "home-127.0.0.2").read_text() == "/root\n"
 
-    asked = pyinfra("127.0.0.3", "deploy.py", *login, "--sudo-password", cwd=root, env=env,
-                    input=f"{SUDO_PASSWORD}\n")
+    asked = pyinfra(
+        "127.0.0.3", "deploy.py", *login, "--sudo-password", cwd=root, env=env, input=f"{SUDO_PASSWORD}\n"
+    )
     assert asked.returncode == 0, asked.output
     assert (public_dir / "who-127.0.0.3").read_text() == "root\n"
 
@@ -239,25 +251,36 @@ def test_secrets_never_appear_in_any_output(pyinfra, deploy_dir, password_sudoer
     key = tmp_path / "key"
     subprocess.run(["cp", sshd.client_key, key], check=True)
     subprocess.run(["ssh-keygen", "-p", "-q", "-N", "key-Secret-1", "-f", str(key)], check=True)
-    root = deploy_dir({
-        "inventories/production.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": f"""
             WEB = [('127.0.0.2', {{'ssh_key': '{key}', 'ssh_key_password': 'key-Secret-1'}}),
                    ('127.0.0.3', {{'ssh_user': '{sudoer}', 'ssh_password': '{SUDO_PASSWORD}',
                                   'sudo_password': '{SUDO_PASSWORD}'}})]
         """,
-        "deploy.py": """
+            "deploy.py": """
             from pyinfra.modules import server
             server.shell('echo hi', sudo=True)
             server.shell('exit 3')
         """,
-    })
+        }
+    )
     runs = [
         pyinfra("inventories/production.py", "deploy.py", "-vv", "--debug", cwd=root),
         pyinfra("inventories/production.py", "deploy.py", "--debug-data", "--debug", cwd=root),
         pyinfra("inventories/production.py", "deploy.py", "--debug-state", "-vv", "--debug", cwd=root),
         pyinfra("inventories/production.py", "--fact", "home", "-vv", "--debug", cwd=root),
-        pyinfra("inventories/production.py", "deploy.py", "--password", "cli-Secret-2", "-vv", "--debug",
-                "--limit", "127.0.0.9*", cwd=root),
+        pyinfra(
+            "inventories/production.py",
+            "deploy.py",
+            "--password",
+            "cli-Secret-2",
+            "-vv",
+            "--debug",
+            "--limit",
+            "127.0.0.9*",
+            cwd=root,
+        ),
     ]
     assert runs[0].returncode == 1 and "exit status 3" in runs[0].output
     for result in runs:

@@ -17,32 +17,36 @@ def debug_data(pyinfra, root, *args):
 
 
 def test_groups_all_and_inventory_named_group(pyinfra, deploy_dir):
-    root = deploy_dir({
-        "inventories/production.py": """
+    root = deploy_dir(
+        {
+            "inventories/production.py": """
             import os
             APP_SERVERS = ['a.net', ('b.net', {'some_key': True})]
             DB_SERVERS = ('b.net', 'c.net')
             lower_case = ['ignored.net']
             _PRIVATE = ['hidden.net']
         """,
-        "deploy.py": "\n",
-    })
+            "deploy.py": "\n",
+        }
+    )
     data = debug_data(pyinfra, root, "inventories/production.py", "deploy.py")
     assert list(data) == ["a.net", "b.net", "c.net"]
     assert data["b.net"]["groups"] == ["app_servers", "db_servers", "all", "production"]
     assert data["b.net"]["data"]["some_key"] == {"value": True, "source": "host"}
 
     (root / "inventories/production.py").write_text(
-        "WEB = ['a.net', 'b.net']\nALL = ['a.net']\nPRODUCTION = ['b.net']\n")
+        "WEB = ['a.net', 'b.net']\nALL = ['a.net']\nPRODUCTION = ['b.net']\n"
+    )
     data = debug_data(pyinfra, root, "inventories/production.py", "deploy.py")
     assert data["a.net"]["groups"] == ["web", "all"]
     assert data["b.net"]["groups"] == ["web", "production"]
 
 
 def test_inventory_iteration_and_get_group_in_deploy(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\nDB = ['127.0.0.3']\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2', '127.0.0.3']\nDB = ['127.0.0.3']\n",
+            "deploy.py": f"""
             from pyinfra import host, inventory
             from pyinfra.modules import server
             names = ','.join(h.name for h in inventory)
@@ -52,7 +56,8 @@ def test_inventory_iteration_and_get_group_in_deploy(pyinfra, deploy_dir, tmp_pa
             server.shell('echo ' + names + ' ' + db + ' ' + web + ' ' + str(in_db)
                          + ' > {tmp_path}/{{{{ host.name }}}}')
         """,
-    })
+        }
+    )
     result = pyinfra("inventories/production.py", "deploy.py", cwd=root)
     assert result.returncode == 0, result.output
     expected = "127.0.0.2,127.0.0.3 127.0.0.3 127.0.0.2,127.0.0.3"
@@ -61,12 +66,14 @@ def test_inventory_iteration_and_get_group_in_deploy(pyinfra, deploy_dir, tmp_pa
 
 
 def test_comma_separated_hosts_and_verbose_output(pyinfra, deploy_dir):
-    root = deploy_dir({
-        "deploy.py": """
+    root = deploy_dir(
+        {
+            "deploy.py": """
             from pyinfra.modules import server
             server.shell('echo out-{{ host.name }}; echo err-{{ host.name }} >&2')
         """,
-    })
+        }
+    )
     quiet = pyinfra("127.0.0.2,127.0.0.3", "deploy.py", cwd=root)
     assert quiet.returncode == 0, quiet.output
     assert "] out-127.0.0.2" not in quiet.output, quiet.output
@@ -77,30 +84,33 @@ def test_comma_separated_hosts_and_verbose_output(pyinfra, deploy_dir):
 
 
 def test_facts_read_under_sudo_are_read_with_sudo(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
             from pyinfra import host
             from pyinfra.modules import server
             SUDO = True
             SUDO_USER = 'nobody'
             server.shell('echo ' + host.fact.home + ' > {tmp_path}/home', sudo=False)
         """,
-    })
+        }
+    )
     result = pyinfra("127.0.0.2", "deploy.py", cwd=root)
     assert result.returncode == 0, result.output
     assert (tmp_path / "home").read_text() == "/nonexistent\n"
 
 
 def test_python_dash_m_version_and_zero_one_form(pyinfra, deploy_dir, tmp_path):
-    root = deploy_dir({
-        "inventories/production.py": "WEB = ['127.0.0.2']\n",
-        "deploy.py": f"""
+    root = deploy_dir(
+        {
+            "inventories/production.py": "WEB = ['127.0.0.2']\n",
+            "deploy.py": f"""
             from pyinfra.modules import server
             server.shell('touch {tmp_path}/ran')
         """,
-    })
-    version = subprocess.run([sys.executable, "-m", "pyinfra", "--version"], capture_output=True,
-                             text=True)
+        }
+    )
+    version = subprocess.run([sys.executable, "-m", "pyinfra", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "pyinfra, version" in version.stdout
     result = pyinfra("-i", "inventories/production.py", "deploy.py", cwd=root)
     assert result.returncode == 0, result.output
@@ -115,8 +125,14 @@ def test_readme_first_command_runs_the_example_on_local(tmp_path):
     command = first.split(" && ", 1)[1]
     shutil.rmtree("/tmp/pyinfra-example", ignore_errors=True)
     env = dict(os.environ, NO_COLOR="1")
-    run = lambda: subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True,  # noqa: E731
-                                 env=env)
+    run = lambda: subprocess.run(
+        command,
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,  # noqa: E731
+        env=env,
+    )
     first_run = run()
     assert first_run.returncode == 0, first_run.stdout + first_run.stderr
     assert os.path.isfile("/tmp/pyinfra-example/etc/app.conf")
