@@ -41,3 +41,23 @@ def test_subjects_and_plain_facts():
     assert not depends(key("users"), {}, key("deb_packages"))
     assert depends(key("command", "cat /x"), "", key("command", "cat /x"))
     assert not depends(key("command", "cat /x"), "", key("command", "cat /y"))
+
+
+def test_a_new_path_may_have_made_the_directories_above_it():
+    """mkdir -p /opt/app/conf makes /opt/app too when it was missing: an operation on
+    /opt/app after it must see it."""
+    assert depends(key("directory", "/opt/app/conf"), None, key("directory", "/opt/app"))
+    assert depends(key("file", "/opt/app/conf/x"), None, key("file", "/opt/app"))
+    # An existing path made nothing above it.
+    assert not depends(key("directory", "/opt/app/conf"), {"mode": 755}, key("directory", "/opt/app"))
+
+
+def test_what_is_done_through_a_link_is_done_to_its_target():
+    from pyinfra.api.build.dependencies import link_target, through_links
+
+    links = {"/srv/current": link_target("/srv/current", "releases/2"), "/etc/app.conf": "/srv/app.conf"}
+    found = through_links(("path", "/etc/app.conf"), links)
+    assert found == [("path", "/etc/app.conf"), ("path", "/srv/app.conf")]
+    assert ("tree", "/srv/releases/2/bin") in through_links(("tree", "/srv/current/bin"), links)
+    assert through_links(("path", "/etc/other"), links) == [("path", "/etc/other")]
+    assert through_links(("subject", "users"), links) == [("subject", "users")]

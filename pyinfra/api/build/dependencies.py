@@ -11,9 +11,11 @@ the subjects it read; a later operation reading one of those subjects *depends* 
 
 Paths are compared with care, so that the common deploy (make a directory, then put
 files into it) stays planned before the run: a change to a path that did not exist
-touches only that path (a new directory is empty), a change to an existing path
-touches everything under it too (a recursive chown, a removal), and a fact listing a
-directory's content (`find_files`) reads everything under it.
+touches that path and the directories above it that `mkdir -p` may have made, not
+what is under it (a new directory is empty); a change to an existing path touches
+everything under it too (a recursive chown, a removal); a fact listing a directory's
+content (`find_files`) reads everything under it. What is done through a symbolic
+link (one the facts found, or one an earlier operation makes) is done to its target.
 
 An opaque operation (`server.shell`, `server.script`, `python.execute`, an operation
 of the user's own: api/operation/decorator.py) may change anything: every operation after it
@@ -120,8 +122,12 @@ def changed_resource(key: FactKey, value: Any) -> tuple:
     """What an operation that read `key` (whose value was `value`) and changed
     something may have changed."""
     resource = read_resource(key)
-    if resource[0] == "path" and value not in (None, False, [], {}):
-        return ("tree", resource[1])  # it existed: what is under it may change too
+    if resource[0] == "path":
+        if value not in (None, False, [], {}):
+            return ("tree", resource[1])  # it existed: what is under it may change too
+        # It did not exist: made, with the directories above it that were missing too
+        # (mkdir -p), and nothing under it.
+        return ("new", resource[1])
     return resource
 
 
@@ -136,13 +142,50 @@ EVERYTHING = ("everything",)
 def overlaps(changed: tuple, read: tuple) -> bool:
     if changed == EVERYTHING:
         return True
-    if changed[0] in ("path", "tree") and read[0] in ("path", "tree"):
+    if changed[0] in ("path", "tree", "new") and read[0] in ("path", "tree"):
         if changed[0] == "tree" and _under(read[1], changed[1]):
             return True
-        if read[0] == "tree" and _under(changed[1], read[1]):
+        if (read[0] == "tree" or changed[0] == "new") and _under(changed[1], read[1]):
             return True
         return changed[1] == read[1]
     return changed == read
+
+
+def through_links(resource: tuple, links: dict[str, str]) -> list[tuple]:
+    """`resource` and, where its path is (or is under) a symbolic link the host has or
+    the run makes, the same resource at the link's target: what is changed or read
+    through a link is its target."""
+    found = [resource]
+    if resource[0] not in ("path", "tree", "new"):
+        return found
+    path = resource[1]
+    for _ in range(8):  # links to links, a few deep
+        for link, target in links.items():
+            if _under(path, link) and link != "/":
+                path = posixpath.normpath(target + path[len(link) :])
+                break
+        else:
+            break
+        if (resource[0], path) in found:
+            break
+        found.append((resource[0], path))
+    return found
+
+
+def link_target(path: str, target: str) -> str:
+    """Where a link at `path` to `target` (as written) leads."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+
+
+def known_links(values: dict) -> dict[str, str]:
+    """The symbolic links the facts read so far found on the host: {path: target}."""
+    links = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value.get("link_target") and subject_of(key.name) == "path":
+            path = _path(key.args)
+            if path is not None:
+                links[path] = link_target(path, value["link_target"])
+    return links
 
 
 def mark_dependent(state) -> None:
@@ -150,10 +193,11 @@ def mark_dependent(state) -> None:
     invalidate (in run order, host by host)."""
     for host in state.targets:
         values = state.facts.values.get(host, {})
+        links = known_links(values)
         changed: list[tuple] = []
         ops = [op for _, op in state.ops_for_host(host)]
         for op in ops:
-            reads = [read_resource(key) for key in op.reads]
+            reads = [each for key in op.reads for each in through_links(read_resource(key), links)]
             op.dependent = op.remake is not None and any(
                 overlaps(done, read) for done in changed for read in reads
             )
@@ -161,9 +205,15 @@ def mark_dependent(state) -> None:
                 changed.append(EVERYTHING)
             if op.dependent or op.commands:
                 for key in op.reads:
-                    resource = changed_resource(key, values.get(key))
-                    if resource not in changed:
-                        changed.append(resource)
+                    for resource in through_links(changed_resource(key, values.get(key)), links):
+                        if resource not in changed:
+                            changed.append(resource)
+                for change in op.changes:
+                    # A link the run makes: what is done through it later is done to
+                    # its target.
+                    if getattr(change, "attribute", None) == "link target":
+                        path = posixpath.normpath(change.path)
+                        links[path] = link_target(path, change.new)
         # Which dependent operation each one's round trip can read the facts of: the
         # next one on the host, with only operations that run nothing between them.
         following = None
