@@ -80,7 +80,8 @@ def test_broken_inventory_group_data_and_config(pyinfra, deploy_dir, tmp_path):
         ),
         (
             {
-                "inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'})]\nDB = [('a', {'ssh_password': 'hunter3'})]\n"
+                "inventories/production.py": "WEB = [('a', {'ssh_password': 'hunter2'})]\n"
+                "DB = [('a', {'ssh_password': 'hunter3'})]\n"
             },
             "host a has conflicting values for 'ssh_password': '***' and '***'",
         ),

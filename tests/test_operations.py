@@ -5,7 +5,8 @@ A case: {"args": [...], "kwargs": {...}, "facts": {...}, "commands": [...]} or, 
 of "commands", "exception": {"name": ..., "message": ...}. Facts that take arguments are
 given as {"arg1,arg2": value}. Uploads appear as "upload <src> -> <dest>", commands run
 as the SSH login user without sudo as "(login) <command>"; an optional "uploads":
-{dest: text} checks the content of uploads made from bytes. Optional:
+{dest: text} checks the content of uploads made from bytes, and "shown": [commands]
+what the user sees of the commands (their secret parts masked). Optional:
 "earlier": [commands] recorded for the host by earlier operations of the deploy, and
 {"$function": "module:name"} anywhere in the arguments for a Python function.
 A new password salt (postgresql.role) is 16 zero bytes in the cases.
@@ -24,7 +25,7 @@ from datetime import datetime
 import pytest
 
 import pyinfra.modules
-from pyinfra.api import Config, FileUploadCommand, exceptions
+from pyinfra.api import Config, FileUploadCommand, StringCommand, exceptions
 from pyinfra.api.command import to_command
 from pyinfra.api.facts import get_fact_class
 from pyinfra.api.state import HostOperation
@@ -124,9 +125,10 @@ def sample_callback(state, host, *args, **kwargs):
 
 
 def shown(command) -> str:
-    """A command as the cases write it: "(login) " before one run as the SSH login user
-    without the operation's sudo (StringCommand.login)."""
-    return f"(login) {command}" if getattr(command, "login", False) else str(command)
+    """A command as the cases write it, as it is sent: "(login) " before one run as the
+    SSH login user without the operation's sudo (StringCommand.login)."""
+    text = command.command if isinstance(command, StringCommand) else str(command)
+    return f"(login) {text}" if getattr(command, "login", False) else text
 
 
 def case_id(path: str) -> str:
@@ -162,6 +164,8 @@ def test_operation(path, monkeypatch):
 
     commands = run()
     assert [shown(command) for command in commands] == case["commands"]
+    if "shown" in case:  # what the user sees of them: secret parts as ***
+        assert [str(command) for command in commands] == case["shown"]
     uploaded = {
         c.dest: c.src.decode()
         for c in commands

@@ -128,3 +128,21 @@ def test_streams_the_printer_does_not_see_are_masked_too():
     stream.write("Traceback: ValueError: Stream-Sec-9009\n")
     stream.flush()
     assert target.getvalue() == "Traceback: ValueError: ***\n"
+
+
+def test_a_command_masks_its_secret_parts_by_type():
+    """Built from parts, a command is sent whole and shown with its secret parts as
+    ***, however short (text masking skips values under MIN_TEXT_LENGTH)."""
+    from pyinfra.api.command import MaskString, QuoteString, StringCommand, make_command
+    from pyinfra.api.secrets import secret
+
+    command = make_command(
+        "PW=", QuoteString(secret("q7")), " tool --token ", MaskString("x1"), " ", QuoteString("a b")
+    )
+    assert command.command == "PW=q7 tool --token x1 'a b'"
+    assert str(command) == "PW=*** tool --token *** 'a b'"
+    nested = make_command(command, " && echo done")
+    assert nested.command == command.command + " && echo done"
+    assert str(nested) == str(command) + " && echo done"
+    plain = make_command("echo ", QuoteString("hi"))
+    assert plain == StringCommand("echo hi") and plain.shown is None

@@ -7,34 +7,27 @@ from __future__ import annotations
 
 import math
 import posixpath
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Union
 
-# Characters that never need quoting (shlex's set): such a word is left as it is.
-_SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
+from pyinfra.api.quoting import quote
+from pyinfra.api.secrets import MASK, Secret
 
 
-def quote(value: Any) -> str:
-    r"""Quote one value for a POSIX shell: it always arrives as one literal word.
+@dataclass(frozen=True)
+class QuoteString:
+    """A part of a command: one value, quoted for the shell (quote()); shown as ***
+    when the value is a secret (api/secrets.py Secret)."""
 
-    The word also means the same to fish, which sshd may run a command through (the
-    login shell): fish reads \\ and \' inside single quotes as escapes, POSIX shells do
-    not, so backslashes and single quotes go outside the quotes, escaped, where both
-    shells read them alike."""
-    text = str(value)
-    if not text:
-        return "''"
-    if _SAFE.fullmatch(text):
-        return text
-    parts = []
-    for piece in re.split(r"([\\'])", text):
-        if piece in ("\\", "'"):
-            parts.append("\\" + piece)
-        elif piece:
-            parts.append(f"'{piece}'")
-    return "".join(parts)
+    value: Any
+
+
+@dataclass(frozen=True)
+class MaskString:
+    """A part of a command that is sent as it is and always shown as ***."""
+
+    value: str
 
 
 @dataclass(frozen=True)
@@ -43,13 +36,37 @@ class StringCommand:
 
     `login`: run it as the SSH login user, without the operation's sudo or su (0.1's
     ``{'sudo': False}`` command), so it keeps the login's own environment, such as a
-    forwarded SSH agent."""
+    forwarded SSH agent. `shown`: what the user sees of it, when that differs from
+    what is sent (its secret parts as ***: make_command); str() gives that."""
 
     command: str
     login: bool = False
+    shown: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return self.command
+        return self.command if self.shown is None else self.shown
+
+
+def make_command(*parts: Any, login: bool = False) -> StringCommand:
+    """A command of parts: text as it is, QuoteString (a value quoted, masked when
+    secret) and MaskString (masked) parts, StringCommands (their own parts). What is
+    masked is decided here, by type, not by looking for secret values in text later."""
+    sent, shown = [], []
+    for part in parts:
+        if isinstance(part, QuoteString):
+            sent.append(quote(part.value))
+            shown.append(MASK if isinstance(part.value, Secret) else quote(part.value))
+        elif isinstance(part, MaskString):
+            sent.append(part.value)
+            shown.append(MASK)
+        elif isinstance(part, StringCommand):
+            sent.append(part.command)
+            shown.append(str(part))
+        else:
+            sent.append(str(part))
+            shown.append(str(part))
+    command, text = "".join(sent), "".join(shown)
+    return StringCommand(command, login, None if text == command else text)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import json
 import re
 from typing import Any, Mapping
 
+from pyinfra.api.quoting import quote
+
 # A data name containing one of these (case-insensitive) holds a secret.
 SECRET_WORDS = ("password", "passwd", "secret", "token", "private_key")
 # The connection's own passwords (the words above cover them; named for clarity).
@@ -108,7 +110,6 @@ def quoted_core(text: str) -> str:
     """What of `text` shows verbatim once quote() has quoted a word containing it,
     whatever surrounds it: quoting splits a word at its single quotes and
     backslashes, so the quote marks at its two ends depend on its neighbours."""
-    from pyinfra.api.command import quote
 
     quoted = quote(f"Q9{text}Z8")
     if not (quoted.startswith("'Q9") and quoted.endswith("Z8'")):

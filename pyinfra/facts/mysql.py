@@ -15,18 +15,18 @@ import json
 import re
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.command import MaskString, StringCommand, make_command
 from pyinfra.api.facts import ABSENT, program_path
-from pyinfra.api.secrets import secret
 
 
-def mysql_command(
+def mysql_run(
     sql: str,
     database: str | None = None,
     user: str | None = None,
     password: str | None = None,
     host: str | None = None,
     port: int | str | None = None,
-) -> str:
+) -> StringCommand:
     """mysql running `sql` in batch mode (no headers, raw values), stopping at the first
     error; the password travels in MYSQL_PWD, not in argv."""
     words = ["mysql", "-N", "-B", "-r"]
@@ -40,12 +40,15 @@ def mysql_command(
         words.append(f"--database={quote(database)}")
     words += ["-e", quote(sql)]
     command = " ".join(words)
-    if password:
-        # The assignment as a whole is a secret too: a short password is still hidden.
-        assignment = secret(f"MYSQL_PWD={quote(password)}")
-        secret(password)
-        command = f"{assignment} {command}"
-    return command
+    if not password:
+        return StringCommand(command)
+    # The password is a part shown as ***, whatever its length (api/command.py).
+    return make_command(MaskString(f"MYSQL_PWD={quote(password)}"), " ", command)
+
+
+def mysql_command(*args, **kwargs) -> str:
+    """mysql_run's command as sent (what a fact runs)."""
+    return mysql_run(*args, **kwargs).command
 
 
 def with_mysql(command: str, host: str | None) -> str:

@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 
 from pyinfra.api import FactBase, quote
+from pyinfra.api.command import MaskString, StringCommand, make_command
 from pyinfra.api.facts import ABSENT, program_path
-from pyinfra.api.secrets import secret
 
 
-def psql_command(
+def psql_run(
     sql: str,
     database: str | None = None,
     user: str | None = None,
     password: str | None = None,
     host: str | None = None,
     port: int | str | None = None,
-) -> str:
+) -> StringCommand:
     """psql running `sql` (unaligned, tuples only, stopping at the first error) with
     these connection settings; the password travels in PGPASSWORD, not in argv."""
     words = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
@@ -39,13 +39,15 @@ def psql_command(
         words += ["-d", quote(database)]
     words += ["-c", quote(sql)]
     command = " ".join(words)
-    if password:
-        # The whole assignment is a secret too: a password shorter than the shortest
-        # text masked (api/secrets.py) is still hidden with its variable name.
-        assignment = secret(f"PGPASSWORD={quote(password)}")
-        secret(password)
-        command = f"{assignment} {command}"
-    return command
+    if not password:
+        return StringCommand(command)
+    # The password is a part shown as ***, whatever its length (api/command.py).
+    return make_command(MaskString(f"PGPASSWORD={quote(password)}"), " ", command)
+
+
+def psql_command(*args, **kwargs) -> str:
+    """psql_run's command as sent (what a fact runs)."""
+    return psql_run(*args, **kwargs).command
 
 
 def with_psql(command: str, host: str | None) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from pyinfra.api import OperationError, operation
 from pyinfra.api.secrets import secret
-from pyinfra.facts.mysql import mysql_command, privilege_name, split_privileges, sql_string
+from pyinfra.facts.mysql import mysql_run, privilege_name, split_privileges, sql_string
 from pyinfra.modules import unknown_operation
 from pyinfra.modules._passwords import mysql_native_hash, mysql_password_matches
 
@@ -62,7 +62,7 @@ class Connection:
         return tuple(args)
 
     def run(self, sql: str) -> str:
-        return mysql_command(sql, None, *self.settings)
+        return mysql_run(sql, None, *self.settings)
 
 
 def account(user: str, hostname: str) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pyinfra.api import OperationError, operation
 from pyinfra.api.secrets import secret
-from pyinfra.facts.postgresql import psql_command
+from pyinfra.facts.postgresql import psql_run
 from pyinfra.modules import unknown_operation
 from pyinfra.modules._passwords import postgres_password_matches, scram_verifier
 
@@ -89,7 +89,7 @@ class Connection:
         return tuple(args)
 
     def run(self, sql: str, database: str | None = "postgres") -> str:
-        return psql_command(sql, database, *self.settings)
+        return psql_run(sql, database, *self.settings)
 
 
 @operation

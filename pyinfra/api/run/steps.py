@@ -79,7 +79,11 @@ def run_group(state: State, host: Host, group: list, run_as: RunAs) -> list[Comm
         return [run_callback(state, host, command)]
     if isinstance(command, FileDownloadCommand):
         return [host.connector.get_file(command.src, command.dest, run_as)]
-    return host.connector.run_commands(group, run_as=run_as.as_login() if is_login(command) else run_as)
+    results = host.connector.run_commands(group, run_as=run_as.as_login() if is_login(command) else run_as)
+    for result, sent in zip(results, group):
+        if isinstance(sent, StringCommand) and sent.shown is not None:
+            result.command = sent.shown  # a failure shows the command as the user may see it
+    return results
 
 
 def run_host_operation(
