@@ -124,7 +124,7 @@ class State:
         self.dry_run = False
         # Whether what fact commands print reaches on_output too (0.1: at -vv).
         self.show_fact_output = False
-        # Set on Ctrl-C (runner.interrupt_all): nothing new starts.
+        # Set on Ctrl-C (run.connect.interrupt_all): nothing new starts.
         self.interrupted = False
         # Why the run stopped before its end (FAIL_PERCENT), for reports of what happened.
         self.stopped: str | None = None

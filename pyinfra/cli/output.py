@@ -238,7 +238,7 @@ class Printer(Events):
             return  # the frame of a fact read (absent marker, separators): ours, not the host's
         self.echo("    [", Styled(host.name, bold=True), "] ", line, err=self.to_stderr or stream == "stderr")
 
-    # -- runner events --------------------------------------------------------------
+    # -- run events -----------------------------------------------------------------
 
     def hosts_progress(self, phase: str, done: int, total: int) -> None:
         self.progress(f"[{phase}] {done}/{total} hosts done")
