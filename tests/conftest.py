@@ -1,10 +1,5 @@
 import pytest
-
-try:
-    from tests.sshd import TestSSHD, ensure_sshd_installed, hang_server
-except ImportError:  # tests/ itself on sys.path (plain `pytest`, no package)
-    from sshd import TestSSHD, ensure_sshd_installed, hang_server
-
+from support.sshd import TestSSHD, ensure_sshd_installed, hang_server
 
 # ---------------------------------------------------------------------------
 # Private OpenSSH server fixtures (see tests/sshd.py)
@@ -119,10 +114,7 @@ class UserRunner(Runner):
 @pytest.fixture(scope="session")
 def test_users(sshd):
     """The non-root logins of tests/users.py, made once per session."""
-    try:
-        from tests.users import ensure_test_users
-    except ImportError:
-        from users import ensure_test_users
+    from support.users import ensure_test_users
     ensure_test_users()
 
 
@@ -130,10 +122,7 @@ def test_users(sshd):
 def password_sudoer(test_users):
     """The test login whose sudo asks a password (tests/users.py); that password is
     users.SUDO_PASSWORD, its login password too."""
-    try:
-        from tests.users import SUDO_PW
-    except ImportError:
-        from users import SUDO_PW
+    from support.users import SUDO_PW
     return SUDO_PW
 
 
@@ -189,10 +178,7 @@ def public_dir():
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL started for the session: .socket_dir, .port, .psql(sql)."""
-    try:
-        from tests.services import PostgresServer
-    except ImportError:
-        from services import PostgresServer
+    from support.services import PostgresServer
     with PostgresServer() as server:
         yield server
 
@@ -201,9 +187,6 @@ def postgres_server():
 def mariadb_server():
     """A MariaDB started for the session: .socket, .port, .admin_user,
     .admin_password, .sql(sql)."""
-    try:
-        from tests.services import MariadbServer
-    except ImportError:
-        from services import MariadbServer
+    from support.services import MariadbServer
     with MariadbServer() as server:
         yield server

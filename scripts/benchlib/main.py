@@ -19,7 +19,7 @@ from benchlib.proxy import DelayProxy
 SCRIPTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_DIR = os.path.dirname(SCRIPTS_DIR)
 BENCH_SCRIPT = os.path.join(SCRIPTS_DIR, "bench")
-SSHD_MODULE = os.path.join(REPO_DIR, "tests", "sshd.py")
+SSHD_MODULE = os.path.join(REPO_DIR, "tests", "support", "sshd.py")
 
 DEFAULT_LATENCY_MS = 25.0
 # Hard stop for one run of a tool, so a hung run cannot hang the bench.
