@@ -22,12 +22,14 @@ from pyinfra.modules._files import (
     local_path,
     local_tree,
     move_into_place,
+    not_link,
     parse_mode,
     path_arg,
     same_link_target,
     sha1_of,
     temp_path,
     template_environment,
+    touch_command,
     upload_commands,
 )
 from pyinfra.modules._lines import (
@@ -67,7 +69,7 @@ def file(state, host, name, present=True, user=None, group=None, mode=None, touc
         return
 
     if info is None or touch:
-        yield f"touch {path_arg(name)}"
+        yield touch_command(name, new=info is None)
     yield from attribute_commands(name, info, user, group, mode, host=host)
 
 
@@ -93,7 +95,7 @@ def directory(state, host, name, present=True, user=None, group=None, mode=None,
         return
 
     if info is None:
-        yield f"mkdir -p {path_arg(name)}"
+        yield f"mkdir -p {path_arg(name)} && {not_link(name)}"
     yield from attribute_commands(name, info, user, group, mode, recursive=recursive, host=host)
 
 
@@ -294,7 +296,7 @@ def download(
     if not fetch:
         yield from attribute_commands(destination, info, user, group, mode, host=host)
         return
-    temp = temp_path(destination, "download")
+    temp = temp_path(destination)
     yield download_command(source_url, temp)
     yield from move_into_place(temp, destination, info, user, group, mode, host=host)
 
