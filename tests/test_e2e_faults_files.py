@@ -148,3 +148,154 @@ def test_line_edits_keep_owner_and_mode(pyinfra_as, deploy_dir, tmp_path):
     assert leftovers(tmp_path) == []
     again = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root)
     assert again.returncode == 0 and target.read_text() == "a=9\nb=8\nd=4\n", again.output
+
+
+# A link planted by an unprivileged user where a deploy writes with sudo: the root-owned
+# file or directory it points at is never written, chowned or chmodded.
+
+LINK_CASES = {
+    "put": "files.put(io.BytesIO(b'new\\n'), '{p}', user='{u}', mode='644', sudo=True)",
+    "put-same-content": "files.put(io.BytesIO(b'root secret\\n'), '{p}', user='{u}', mode='666', sudo=True)",
+    "template": "files.template('templates/t.j2', '{p}', mode='666', sudo=True)",
+    "line": "files.line('{p}', 'added', sudo=True)",
+    "line-remove": "files.line('{p}', 'root secret', present=False, sudo=True)",
+    "replace": "files.replace('{p}', 'secret', 'owned', sudo=True)",
+    "file": "files.file('{p}', user='{u}', mode='666', sudo=True)",
+    "file-touch": "files.file('{p}', touch=True, sudo=True)",
+    "directory": "files.directory('{p}', user='{u}', mode='777', sudo=True)",
+    "directory-recursive": "files.directory('{p}', user='{u}', mode='777', recursive=True, sudo=True)",
+}
+
+
+@pytest.fixture
+def planted(tmp_path, public_dir):
+    """(root-owned secret file, root-owned secret directory, a directory the unprivileged
+    user owns, plant(name, target) making a link there as that user)."""
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"root secret\n")
+    secret.chmod(0o600)
+    secret_dir = tmp_path / "secretdir"
+    secret_dir.mkdir(mode=0o700)
+    (secret_dir / "inside").write_bytes(b"root secret\n")
+    owned = public_dir / "owned"
+    owned.mkdir()
+    nosudo = pwd.getpwnam(users.NOSUDO)
+    os.chown(owned, nosudo.pw_uid, nosudo.pw_gid)
+
+    def plant(name, target):
+        subprocess.run(
+            ["runuser", "-u", users.NOSUDO, "--", "ln", "-s", str(target), str(owned / name)], check=True
+        )
+        assert os.lstat(owned / name).st_uid == nosudo.pw_uid  # made by that user, really
+
+    return secret, secret_dir, owned, plant
+
+
+def tree_state(*paths):
+    return [(snapshot(path) if path.is_file() else os.lstat(path)[:7]) for path in paths]
+
+
+@pytest.mark.parametrize("case", sorted(LINK_CASES))
+def test_sudo_never_follows_a_planted_link(pyinfra_as, deploy_dir, planted, case):
+    secret, secret_dir, owned, plant = planted
+    plant("target", secret_dir if case.startswith("directory") else secret)
+    before = tree_state(secret, secret_dir, secret_dir / "inside")
+    operation = LINK_CASES[case].format(p=owned / "target", u=users.NOSUDO)
+    root = deploy_dir(
+        {
+            "templates/t.j2": "templated\n",
+            "deploy.py": f"""
+            import io
+            from pyinfra.modules import files
+            {operation}
+            """,
+        }
+    )
+    result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root)
+    assert tree_state(secret, secret_dir, secret_dir / "inside") == before, result.output
+    assert leftovers(owned) == []
+    link = owned / "target"
+    if case in ("line", "line-remove", "replace"):  # an edit would read root's file
+        assert link.is_symlink()
+    if link.is_symlink():  # the host failed, saying why (before anything ran, or as it ran)
+        assert result.returncode != 0 and "Traceback" not in result.output, result.output
+        assert (
+            f"{link} exists and is not a" in result.output or f"{link}: is a symbolic link" in result.output
+        )
+    else:  # replaced by the regular file described
+        assert result.returncode == 0 and link.is_file(), result.output
+
+
+def test_planted_temporary_names_are_not_used(pyinfra_as, deploy_dir, planted):
+    """The name a temporary file beside the target would have had (by its content's
+    SHA1, once) holds a link to a root-owned directory: the upload neither moves into it
+    nor chmods it, since its temporary names carry a tag nobody can predict."""
+    import hashlib
+
+    secret, secret_dir, owned, plant = planted
+    content = b"new content\n"
+    plant(f".target.pyinfra-{hashlib.sha1(content).hexdigest()[:12]}", secret_dir)
+    before = tree_state(secret_dir, secret_dir / "inside")
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            import io
+            from pyinfra.modules import files
+            files.put(io.BytesIO({content!r}), '{owned}/target', mode='644', sudo=True)
+            """
+        }
+    )
+    result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root)
+    assert result.returncode == 0, result.output
+    assert (owned / "target").read_bytes() == content
+    assert tree_state(secret_dir, secret_dir / "inside") == before
+    assert os.listdir(secret_dir) == ["inside"]
+
+
+# Two deploys at once on the same host: both converge (docs/deploys.md says why no lock).
+
+
+def test_two_deploys_at_once_converge(sshd, ssh_home, deploy_dir, tmp_path):
+    target = tmp_path / "both"
+    target.mkdir()
+    (target / "lines.conf").write_text("keep=1\nold=1\n")
+    root = deploy_dir(
+        {
+            "files/big": "b" * BIG,
+            "templates/t.j2": "{% for n in range(20000) %}line {{ n }}\n{% endfor %}",
+            "deploy.py": f"""
+            from pyinfra.modules import files
+            for n in range(3):
+                files.put('files/big', '{target}/big-{{n}}'.format(n=n))
+                files.template('templates/t.j2', '{target}/templated')
+                files.line('{target}/lines.conf', 'added-{{n}}'.format(n=n))
+                files.line('{target}/lines.conf', '^old=.*', replace='old=2')
+                files.replace('{target}/lines.conf', '^keep=.*', 'keep=2')
+                files.file('{target}/touched', mode='640')
+                files.directory('{target}/dir', mode='750')
+            """,
+        }
+    )
+    command = pyinfra_command() + ["127.0.0.2", "deploy.py", "--port", str(sshd.port)]
+    env = dict(os.environ, HOME=str(ssh_home), NO_COLOR="1")
+    expected_lines = "keep=2\nold=2\nadded-0\nadded-1\nadded-2\n"
+    for _ in range(3):
+        for path in target.iterdir():
+            if path.is_file():
+                path.unlink()
+        (target / "lines.conf").write_text("keep=1\nold=1\n")
+        both = [
+            subprocess.Popen(
+                command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(2)
+        ]
+        outputs = [process.communicate(timeout=180)[0] for process in both]
+        for process, output in zip(both, outputs):
+            assert process.returncode == 0 and "Traceback" not in output, output
+        assert (target / "lines.conf").read_text() == expected_lines
+        for n in range(3):
+            assert (target / f"big-{n}").read_bytes() == b"b" * BIG
+        assert (target / "templated").read_text() == "".join(f"line {n}\n" for n in range(20000))
+        assert stat.S_IMODE(os.stat(target / "touched").st_mode) == 0o640
+        assert leftovers(target) == []
