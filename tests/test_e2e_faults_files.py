@@ -299,3 +299,50 @@ def test_two_deploys_at_once_converge(sshd, ssh_home, deploy_dir, tmp_path):
         assert (target / "templated").read_text() == "".join(f"line {n}\n" for n in range(20000))
         assert stat.S_IMODE(os.stat(target / "touched").st_mode) == 0o640
         assert leftovers(target) == []
+
+
+KEYS_USER = "pyinfra-t-keys"
+
+
+@pytest.mark.parametrize("planted_at", [".ssh", ".ssh/authorized_keys"])
+def test_authorized_keys_never_follow_a_link_in_the_users_home(
+    pyinfra_as, deploy_dir, tmp_path, public_dir, planted_at
+):
+    """server.user writes ~/.ssh/authorized_keys in a home its user owns: a link the
+    user put there (to root's own .ssh, or to a root-owned file) is not followed."""
+    home = public_dir / "keyshome"
+    subprocess.run(["userdel", KEYS_USER], capture_output=True)
+    subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/bin/sh", KEYS_USER], check=True)
+    try:
+        home.mkdir()
+        account = pwd.getpwnam(KEYS_USER)
+        os.chown(home, account.pw_uid, account.pw_gid)
+        root_ssh = tmp_path / "root-ssh"
+        root_ssh.mkdir(mode=0o700)
+        (root_ssh / "authorized_keys").write_bytes(b"root's key\n")
+        (root_ssh / "authorized_keys").chmod(0o600)
+        if planted_at == ".ssh/authorized_keys":
+            subprocess.run(
+                ["runuser", "-u", KEYS_USER, "--", "mkdir", "-m", "700", str(home / ".ssh")], check=True
+            )
+            target = root_ssh / "authorized_keys"
+        else:
+            target = root_ssh
+        subprocess.run(
+            ["runuser", "-u", KEYS_USER, "--", "ln", "-s", str(target), str(home / planted_at)], check=True
+        )
+        before = tree_state(root_ssh, root_ssh / "authorized_keys")
+        root = deploy_dir(
+            {
+                "deploy.py": f"""
+                from pyinfra.modules import server
+                server.user('{KEYS_USER}', home='{home}', public_keys=['ssh-ed25519 AAAAtest t@t'], sudo=True)
+                """
+            }
+        )
+        result = pyinfra_as(users.SUDO)("127.0.0.2", "deploy.py", cwd=root)
+        assert tree_state(root_ssh, root_ssh / "authorized_keys") == before, result.output
+        assert result.returncode != 0 and "Traceback" not in result.output, result.output
+        assert f"{home / planted_at} exists and is not a" in result.output, result.output
+    finally:
+        subprocess.run(["userdel", KEYS_USER], capture_output=True)
