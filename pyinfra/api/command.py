@@ -191,6 +191,11 @@ def wrap_command(command: str, run_as: RunAs = LOGIN, sudo_password: bool = Fals
     return as_user(command, run_as)
 
 
+# The mode a new file gets from the umask (what `touch` would give it), worked out once
+# per shell.
+NEW_FILE_MODE = "${__pyinfra_mode:=$(printf %o $((0666 & ~0$(umask))))}"
+
+
 def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
     """Shell text (one line) that makes `dest` a new file holding what `writer` prints,
     as whoever runs it. It is written to a new file beside it with an unpredictable
@@ -204,10 +209,10 @@ def write_file_command(dest: str, writer: str, size: int | None = None) -> str:
     file in place (the mode is worked out once per shell)."""
     temp = quote(posixpath.join(posixpath.dirname(dest) or ".", f".pyinfra-{uuid.uuid4().hex}"))
     check = f" && [ $(wc -c < {temp}) -eq {int(size)} ]" if size is not None else ""
-    mode = "${__pyinfra_mode:=$(printf %o $((0666 & ~0$(umask))))}"
+    # -T: a directory (or a link to one) at `dest` is refused, never moved into.
     return (
-        f"{{ (umask 077 && set -C && exec {writer} > {temp}){check} && chmod {mode} {temp} "
-        f"&& mv -f {temp} {quote(dest)}; }} || {{ __pyinfra_w=$?; rm -f {temp}; (exit $__pyinfra_w); }}"
+        f"{{ (umask 077 && set -C && exec {writer} > {temp}){check} && chmod {NEW_FILE_MODE} {temp} "
+        f"&& mv -fT {temp} {quote(dest)}; }} || {{ __pyinfra_w=$?; rm -f {temp}; (exit $__pyinfra_w); }}"
     )
 
 

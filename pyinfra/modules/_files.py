@@ -8,6 +8,7 @@ import hashlib
 import os
 import posixpath
 import re
+import secrets
 from typing import TYPE_CHECKING
 
 from pyinfra.api import FileUploadCommand, OperationError, quote
@@ -17,10 +18,26 @@ if TYPE_CHECKING:
     import jinja2
 
 
+# In the name of every temporary file this run makes beside a target: unpredictable, so
+# nobody can plant a link at the name before the run makes it, and this run's own, so two
+# deploys writing the same file at once never share a temporary file.
+RUN_TAG = secrets.token_hex(6)
+
+
 def path_arg(path: str) -> str:
     """A path as one shell word that no command can mistake for an option."""
     path = str(path)
     return quote("./" + path if path.startswith("-") else path)
+
+
+def not_link(path: str) -> str:
+    """Shell test that fails, saying why, when `path` is a symbolic link: nothing is
+    changed through a link that appeared after the facts were read (a user who may
+    write the directory can plant one; chmod, touch and redirections follow links)."""
+    return (
+        f"{{ [ ! -L {path_arg(path)} ] || {{ printf '%s: is a symbolic link: not followed\\n'"
+        f" {path_arg(path)} >&2; false; }}; }}"
+    )
 
 
 def parse_mode(mode) -> str | None:
@@ -51,17 +68,30 @@ def attribute_commands(
     if host is not None:
         note_attributes(host, path, info, user, group, None if link else mode)
     info = info or {}
-    flag = "-R " if recursive else "-h " if link else ""
+    # -h: chown changes a link itself, never what it points to; chmod cannot, so a link
+    # at the path (planted after the facts were read) fails the operation instead.
+    flag = "-hR " if recursive else "-h "
+    guard = "" if link else f"{not_link(path)} && "
     user_differs = bool(user) and info.get("user") != user
     group_differs = bool(group) and info.get("group") != group
     if user_differs or group_differs:
         if user:
             owner = f"{user}:{group}" if group else user
-            yield f"chown {flag}{quote(owner)} {path_arg(path)}"
+            yield f"{guard}chown {flag}{quote(owner)} {path_arg(path)}"
         else:
-            yield f"chgrp {flag}{quote(group)} {path_arg(path)}"
+            yield f"{guard}chgrp {flag}{quote(group)} {path_arg(path)}"
     if mode and not link and parse_mode(info.get("mode")) != mode:
-        yield f"chmod {flag}{quote(mode)} {path_arg(path)}"
+        yield f"{guard}chmod {'-R ' if recursive else ''}{quote(mode)} {path_arg(path)}"
+
+
+def touch_command(name: str, new: bool) -> str:
+    """Shell: `touch` the file, which must not be a link (touch follows one). A `new`
+    one is created exclusively (noclobber), so a link planted after the facts were read
+    is never followed; one another deploy made meanwhile is simply touched."""
+    touch = f"{not_link(name)} && touch {path_arg(name)}"
+    if not new:
+        return touch
+    return f"{{ (set -C && : > {path_arg(name)}) 2>/dev/null || {{ {touch}; }}; }}"
 
 
 def sha1_of(path: str) -> str:
@@ -72,9 +102,11 @@ def sha1_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def temp_path(remote: str, tag: str) -> str:
-    """A hidden temporary path beside `remote`: the same filesystem, so `mv` is atomic."""
+def temp_path(remote: str, tag: str | None = None) -> str:
+    """A hidden temporary path beside `remote`: the same filesystem, so `mv` is atomic.
+    Its `tag` is this run's RUN_TAG unless given."""
     directory, base = posixpath.split(remote)
+    tag = RUN_TAG if tag is None else tag
     suffix = f".pyinfra-{tag}"
     # Stay within NAME_MAX (255 bytes): shorten the name part, never splitting a character.
     room = 255 - 1 - len(suffix.encode())
@@ -88,16 +120,26 @@ def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=No
     changes of `remote` are noted for diffs."""
     if host is not None:
         note_attributes(host, remote, info, user, group, mode)
-    # The move replaces the file: keep the owner and mode it had unless told otherwise,
-    # as the file fact read them (busybox's chown and chmod have no --reference).
-    # Only root may give a file away, so keeping the owner is best effort.
+    # One command, so a failure (a full disk, a user who swapped the temporary file for
+    # a link) removes the temporary file. The move replaces the file, or a link put in
+    # its place (rename never follows one; -T refuses a directory): keep the owner and
+    # mode the file had unless told otherwise, as the file fact read them (busybox's
+    # chown and chmod have no --reference). Only root may give a file away, so keeping
+    # the owner is best effort. Owners first: a chown clears setuid bits.
+    temp_arg = path_arg(temp)
+    steps = []
     if info and not (user and group):
         owner = f"{info['user']}:{info['group']}"
-        yield f"chown {quote(owner)} {path_arg(temp)} 2>/dev/null || true"
-    if info and not mode:
-        yield f"chmod {quote(str(info['mode']))} {path_arg(temp)}"
-    yield from attribute_commands(temp, None, user, group, mode)
-    yield f"mv -f {path_arg(temp)} {path_arg(remote)}"
+        steps.append(f"{{ chown -h {quote(owner)} {temp_arg} 2>/dev/null || true; }}")
+    if user:
+        steps.append(f"chown -h {quote(f'{user}:{group}' if group else user)} {temp_arg}")
+    elif group:
+        steps.append(f"chgrp -h {quote(group)} {temp_arg}")
+    mode = mode or (info and str(info["mode"]))
+    if mode:
+        steps.append(f"{not_link(temp)} && chmod {quote(mode)} {temp_arg}")
+    steps.append(f"mv -fT {temp_arg} {path_arg(remote)}")
+    yield f"{{ {' && '.join(steps)}; }} || {{ __pyinfra_s=$?; rm -f {temp_arg}; (exit $__pyinfra_s); }}"
 
 
 def upload_commands(
@@ -108,17 +150,15 @@ def upload_commands(
     `create_remote_dir`, a missing parent directory is made first (`mkdir -p`: nothing
     when it exists)."""
     remote_sha1 = host.fact.sha1_file(remote)
-    if remote_sha1 == sha1:
-        if user or group or mode:
-            info = host.fact.file(remote)
-            if info:
-                yield from attribute_commands(remote, info, user, group, mode, host=host)
-        return
-
-    # Read in the same round trip as the SHA1 (its prefetch).
+    # Read in the same round trip as the SHA1 (its prefetch). A link (whose target's
+    # SHA1 the fact reads) is no file: nothing is done through it.
     info = host.fact.file(remote)
     if info is False:
         raise OperationError(f"{remote} exists and is not a file")
+    if remote_sha1 == sha1:
+        if info and (user or group or mode):
+            yield from attribute_commands(remote, info, user, group, mode, host=host)
+        return
 
     parent = posixpath.dirname(remote.rstrip("/"))
     if info is None and create_remote_dir and parent not in ("", "/", "."):
@@ -134,7 +174,7 @@ def upload_commands(
             old_sha1=remote_sha1,
         ),
     )
-    temp = temp_path(remote, sha1[:12])
+    temp = temp_path(remote)
     yield FileUploadCommand(src, temp)
     yield from move_into_place(temp, remote, info, user, group, mode, host=host)
 

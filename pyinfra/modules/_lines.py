@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from pyinfra.api import OperationError, quote
-from pyinfra.api.command import UNCHANGED
+from pyinfra.api.command import NEW_FILE_MODE, UNCHANGED
 from pyinfra.api.diff import ContentChange, note
-from pyinfra.modules._files import path_arg
+from pyinfra.modules._files import not_link, path_arg, temp_path
 
 
 def escape_bre(text: str) -> str:
@@ -17,12 +17,56 @@ def escape_bre(text: str) -> str:
     return re.sub(r"([\\.*\[\]^$])", r"\\\1", text)
 
 
-def append_line_command(name: str, text: str) -> str:
+# The temporary file of an edit, as the shell names it.
+TEMP = '"$__pyinfra_t"'
+
+
+def replace_file_command(
+    name: str, fill: str, create: bool = False, unless: str | None = None, add: str | None = None
+) -> str:
+    """Shell: `name` holds what `fill` writes to TEMP (reading the file, named in it), or
+    nothing happens. Atomic, so a full disk or a second deploy never leaves a torn file:
+    TEMP is a new file beside it (mktemp: exclusive, with an unpredictable name), given
+    the file's owner, group and mode (a new file, with `create`: the umask's), then moved
+    over it. A symbolic link at `name` fails, unfollowed; any failure removes TEMP.
+    `unless`: a shell test on TEMP's content that, when true, leaves the file alone;
+    `add`: shell code run after it, adding to TEMP."""
     path = path_arg(name)
-    # A file whose last line has no newline would swallow the new line into it.
+    keep = (
+        f'{{ chown -h "$(stat -c %u:%g {path})" {TEMP} 2>/dev/null || true; }}'
+        f' && chmod "$(stat -c %a {path})" {TEMP}'
+    )
+    if create:
+        keep = f"if [ -e {path} ]; then {keep}; else chmod {NEW_FILE_MODE} {TEMP}; fi"
+    move = f"{keep} && mv -fT {TEMP} {path}"
+    if add:
+        move = f"{add} && {move}"
+    if unless:
+        move = f"if {unless}; then rm -f {TEMP}; else {move}; fi"
     return (
-        f'if [ -s {path} ] && [ -n "$(tail -c 1 {path})" ]; then echo >> {path}; fi;'
-        f" printf '%s\\n' {quote(text)} >> {path}"
+        f"__pyinfra_t=$(mktemp {path_arg(temp_path(name, 'XXXXXXXXXX'))}) && {{ {not_link(name)}"
+        f" && {fill} && {move}; }}"
+        f" || {{ __pyinfra_s=$?; [ -z {TEMP} ] || rm -f {TEMP}; (exit $__pyinfra_s); }}"
+    )
+
+
+def append_line_command(name: str, text: str, pattern: str, ignore_case: bool = False) -> str:
+    """Shell appending `text` to `name` (made when missing) unless one of its lines matches
+    `pattern` (grep's BRE) by then: decided on the copy that gets written, so two deploys
+    adding the same line at once add it once."""
+    path = path_arg(name)
+    flags = "-i " if ignore_case else ""
+    add = (
+        # A file whose last line has no newline would swallow the new line into it.
+        f'{{ if [ -s {TEMP} ] && [ -n "$(tail -c 1 {TEMP})" ]; then echo; fi;'
+        f" printf '%s\\n' {quote(text)}; }} >> {TEMP}"
+    )
+    return replace_file_command(
+        name,
+        f"{{ if [ -e {path} ]; then cat {path}; fi; }} > {TEMP}",
+        create=True,
+        unless=f"grep -q {flags}-e {quote(pattern)} -- {TEMP}",
+        add=add,
     )
 
 
@@ -35,7 +79,7 @@ def append_line_on_host(name: str, pattern: str, text: str, ignore_case: bool = 
     return (
         f"if [ -f {path} ]; then grep -q {flags}-e {quote(pattern)} -- {path}; __pyinfra_s=$?;"
         f" else __pyinfra_s=1; fi; case $__pyinfra_s in 0) echo {UNCHANGED} ;;"
-        f" 1) {append_line_command(name, text)} ;; *) exit $__pyinfra_s ;; esac"
+        f" 1) {append_line_command(name, text, pattern, ignore_case)} ;; *) (exit $__pyinfra_s) ;; esac"
     )
 
 
@@ -52,16 +96,13 @@ REWRITE_AWK = (
 
 
 def rewrite_lines_command(name: str, lines: list[str], replace: str | None) -> str:
-    """Remove `lines` from a file, or replace each with `replace`, keeping the file's
-    owner and mode (the result is written back into the same file)."""
+    """Remove `lines` from a file, or replace each with `replace`, atomically, keeping
+    the file's owner and mode (replace_file_command)."""
     path = path_arg(name)
     env = f"PYINFRA_LINES={quote(chr(10).join('=' + line for line in lines))}"
     if replace is not None:
         env += f" PYINFRA_REPLACE_SET=1 PYINFRA_REPLACE={quote(replace)}"
-    return (
-        f't=$(mktemp) && {{ {env} awk {quote(REWRITE_AWK)} < {path} > "$t"'
-        f' && cat "$t" > {path}; r=$?; rm -f "$t"; [ $r -eq 0 ]; }}'
-    )
+    return replace_file_command(name, f"{env} awk {quote(REWRITE_AWK)} < {path} > {TEMP}")
 
 
 def edit_line(
@@ -89,7 +130,7 @@ def edit_line(
     if replace is None:
         if not matches:
             note(host, ContentChange(name, exists, edit=appended(text)))
-            yield append_line_command(name, text)
+            yield append_line_command(name, text, pattern, ignore_case)
         return
 
     if matches:
@@ -99,9 +140,10 @@ def edit_line(
             yield rewrite_lines_command(name, stale, replace)
         return
     # Nothing to replace: add the replacement line, unless it is there already.
-    if not host.fact.find_in_file(name, f"^{escape_bre(replace)}$"):
+    exact = f"^{escape_bre(replace)}$"
+    if not host.fact.find_in_file(name, exact):
         note(host, ContentChange(name, exists, edit=appended(replace)))
-        yield append_line_command(name, replace)
+        yield append_line_command(name, replace, exact)
 
 
 # What the commands above make of a file's content, for diffs: the same edit, in Python.
@@ -377,4 +419,5 @@ def replace_commands(host, name: str, match: str, replace: str, flags: str):
     expression = f"s/{sed_escape(match)}/{sed_escape(str(replace), newlines=True)}/{flags}"
     # Its diff shows what the host's own sed makes of the file (api/diff.py).
     note(host, ContentChange(name, exists=matches is not None, sed=expression))
-    yield f"sed -i {quote(expression)} {path_arg(name)}"
+    # sed -i would write through a link, and GNU's leaves its temporary file on a full disk.
+    yield replace_file_command(name, f"sed {quote(expression)} < {path_arg(name)} > {TEMP}")

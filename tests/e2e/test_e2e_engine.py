@@ -513,10 +513,10 @@ def test_an_operations_commands_go_in_one_round_trip(pyinfra, deploy_dir, tmp_pa
     assert result.returncode == 0, result.output
     together = [line for line in result.output.splitlines() if "[127.0.0.2] one round trip" in line]
     # The facts; the parent directory (made when missing), the upload, its chmod and
-    # its move; then the three commands.
+    # move (one command); then the three commands.
     assert together == [
         "debug: [127.0.0.2] one round trip: 1 command(s)",
-        "debug: [127.0.0.2] one round trip: 4 command(s)",
+        "debug: [127.0.0.2] one round trip: 3 command(s)",
         "debug: [127.0.0.2] one round trip: 3 command(s)",
     ], result.output
     assert (tmp_path / "app.conf").read_text() == "port = 80\n"

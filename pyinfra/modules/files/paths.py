@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pyinfra.api import OperationError, operation
 from pyinfra.api.diff import AttributeChange, note
-from pyinfra.modules._files import attribute_commands, hard_link, parse_mode, path_arg, same_link_target
+from pyinfra.modules._files import (
+    attribute_commands,
+    hard_link,
+    not_link,
+    parse_mode,
+    path_arg,
+    same_link_target,
+    touch_command,
+)
 
 
 @operation
@@ -34,7 +42,7 @@ def file(state, host, name, present=True, user=None, group=None, mode=None, touc
         return
 
     if info is None or touch:
-        yield f"touch {path_arg(name)}"
+        yield touch_command(name, new=info is None)
     yield from attribute_commands(name, info, user, group, mode, host=host)
 
 
@@ -60,7 +68,7 @@ def directory(state, host, name, present=True, user=None, group=None, mode=None,
         return
 
     if info is None:
-        yield f"mkdir -p {path_arg(name)}"
+        yield f"mkdir -p {path_arg(name)} && {not_link(name)}"
     yield from attribute_commands(name, info, user, group, mode, recursive=recursive, host=host)
 
 

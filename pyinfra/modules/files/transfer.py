@@ -55,7 +55,7 @@ def download(
     if not fetch:
         yield from attribute_commands(destination, info, user, group, mode, host=host)
         return
-    temp = temp_path(destination, "download")
+    temp = temp_path(destination)
     yield download_command(source_url, temp)
     yield from move_into_place(temp, destination, info, user, group, mode, host=host)
 
