@@ -128,7 +128,7 @@ def move_into_place(temp: str, remote: str, info, user=None, group=None, mode=No
     # the owner is best effort. Owners first: a chown clears setuid bits.
     temp_arg = path_arg(temp)
     steps = []
-    if info and not (user and group):
+    if info and info.get("user") and not (user and group):
         owner = f"{info['user']}:{info['group']}"
         steps.append(f"{{ chown -h {quote(owner)} {temp_arg} 2>/dev/null || true; }}")
     if user:
