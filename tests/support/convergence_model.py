@@ -1,11 +1,11 @@
 """What a sequence of operations should leave on a host, computed in Python: the model
-behind tests/test_e2e_convergence.py.
+behind tests/e2e/test_e2e_convergence.py.
 
 An operation is a tuple (its name first, then its arguments; paths are relative to the
 example's root). `Model.run(ops)` plays them in order the way the host's own commands
-would (links followed where the commands follow them, GNU `sed -i` replacing a link by a
-file, `mkdir -p` refusing a dangling link...) and returns, for each operation, whether it
-changes something, or where the first one that must fail is. `read_host(root)` reads the
+would (links followed where the commands follow them, line edits refusing to write
+through a link, `mkdir -p` refusing a dangling link...) and returns, for each
+operation, whether it changes something, or where the first one that must fail is. `read_host(root)` reads the
 same shape back from the real filesystem and /etc/passwd, /etc/group, so the two compare
 with `==`.
 
@@ -223,25 +223,36 @@ class Model:
     def op_template(self, path, value, mode):
         return self.upload(path, TEMPLATE.replace("{{ value }}", str(value)).splitlines(), mode)
 
+    def refuse_link(self, path):
+        """An edit that would change a file named through a symbolic link fails: the
+        edit never writes through a link (a user may have planted it)."""
+        found = self.lookup(path)[1]
+        if found is not None and found["kind"] == "link":
+            raise Fails
+
     def op_line(self, path, line, present, replace):
         text, matches = LINES[line]
         lines = self.regular_lines(path)
         matching = [each for each in lines or [] if matches(each)]
         if not present:
             if matching:
+                self.refuse_link(path)
                 lines[:] = [each for each in lines if not matches(each)]
             return bool(matching)
         if replace is None:
             if not matching:
+                self.refuse_link(path)
                 self.writable_target(path)["lines"].append(text)
             return not matching
         if matching:
             if all(each == replace for each in matching):
                 return False
+            self.refuse_link(path)
             lines[:] = [replace if matches(each) else each for each in lines]
             return True
         if lines is not None and replace in lines:
             return False
+        self.refuse_link(path)
         self.writable_target(path)["lines"].append(replace)
         return True
 
@@ -253,12 +264,8 @@ class Model:
         if not any(re.search(match, each) for each in lines):
             return False
         new = [re.sub(match, replacement, each, count=1) for each in lines]
-        real, found = self.lookup(path)
-        if found["kind"] == "link":  # GNU sed -i writes a new file in the link's place
-            target = self.lookup(path, follow=True)[1]
-            self.fs[real] = node("file", lines=new, mode=target["mode"], owner="root", group="root")
-        else:
-            lines[:] = new
+        self.refuse_link(path)
+        lines[:] = new
         return True
 
     def op_shell(self, action, path, text=None):

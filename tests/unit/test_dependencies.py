@@ -9,8 +9,9 @@ def key(name, *args):
     return FactKey(name, args, Identity())
 
 
-def depends(earlier_key, earlier_value, later_key):
-    return overlaps(changed_resource(earlier_key, earlier_value), read_resource(later_key))
+def depends(earlier_key, earlier_value, later_key, later_value=None):
+    read = read_resource(later_key)
+    return overlaps(changed_resource(earlier_key, earlier_value), read, later_value is None)
 
 
 def test_same_path_through_different_facts():
@@ -48,8 +49,9 @@ def test_a_new_path_may_have_made_the_directories_above_it():
     /opt/app after it must see it."""
     assert depends(key("directory", "/opt/app/conf"), None, key("directory", "/opt/app"))
     assert depends(key("file", "/opt/app/conf/x"), None, key("file", "/opt/app"))
-    # An existing path made nothing above it.
+    # An existing path made nothing above it; nor can a new one make what exists.
     assert not depends(key("directory", "/opt/app/conf"), {"mode": 755}, key("directory", "/opt/app"))
+    assert not depends(key("directory", "/opt/app/conf"), None, key("directory", "/opt/app"), {"mode": 755})
 
 
 def test_what_is_done_through_a_link_is_done_to_its_target():

@@ -139,13 +139,17 @@ def _under(path: str, parent: str) -> bool:
 EVERYTHING = ("everything",)
 
 
-def overlaps(changed: tuple, read: tuple) -> bool:
+def overlaps(changed: tuple, read: tuple, absent: bool = True) -> bool:
+    """Whether `changed` may change what reading `read` found; `absent`: the read found
+    nothing there (only then can a new path below it have made it)."""
     if changed == EVERYTHING:
         return True
     if changed[0] in ("path", "tree", "new") and read[0] in ("path", "tree"):
         if changed[0] == "tree" and _under(read[1], changed[1]):
             return True
-        if (read[0] == "tree" or changed[0] == "new") and _under(changed[1], read[1]):
+        if read[0] == "tree" and _under(changed[1], read[1]):
+            return True
+        if changed[0] == "new" and absent and _under(changed[1], read[1]):
             return True
         return changed[1] == read[1]
     return changed == read
@@ -197,9 +201,13 @@ def mark_dependent(state) -> None:
         changed: list[tuple] = []
         ops = [op for _, op in state.ops_for_host(host)]
         for op in ops:
-            reads = [each for key in op.reads for each in through_links(read_resource(key), links)]
+            reads = [
+                (each, values.get(key) is None)
+                for key in op.reads
+                for each in through_links(read_resource(key), links)
+            ]
             op.dependent = op.remake is not None and any(
-                overlaps(done, read) for done in changed for read in reads
+                overlaps(done, read, absent) for done in changed for read, absent in reads
             )
             if op.opaque and op.commands and EVERYTHING not in changed:
                 changed.append(EVERYTHING)
