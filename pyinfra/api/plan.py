@@ -7,6 +7,7 @@ operation meta: `.commands`, `.changed`), with each part's fields readable on it
 from __future__ import annotations
 
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
 from pyinfra.api.command import Command
@@ -95,13 +96,11 @@ class Result:
 
 
 def _forward(part: str, name: str) -> property:
-    def get(op: HostOperation) -> Any:
-        return getattr(getattr(op, part), name)
-
+    # The getter is attrgetter's C code: read at every step of a run, on every host.
     def set_(op: HostOperation, value: Any) -> None:
         setattr(getattr(op, part), name, value)
 
-    return property(get, set_, doc=f"`{part}.{name}`")
+    return property(attrgetter(f"{part}.{name}"), set_, doc=f"`{part}.{name}`")
 
 
 class HostOperation:

@@ -13,6 +13,7 @@ JSON. `mask_text` hides those forms too.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, Mapping
@@ -59,7 +60,14 @@ def secret(value: Any) -> Any:
 
 def is_secret_key(key: Any) -> bool:
     """True when a data name says its value is secret."""
-    name = str(key).lower()
+    return _secret_name(str(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:
+    # Asked for every keyword argument of every operation on every host: a deploy has
+    # few names, asked many times.
+    name = name.lower()
     return name in SECRET_KEYS or any(word in name for word in SECRET_WORDS)
 
 
