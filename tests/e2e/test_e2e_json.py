@@ -18,6 +18,15 @@ DEPLOY = """
 NAMES = ["Make dir", "Existing dir", "Say", "Fail on three", "After"]
 
 
+
+def made_dir(path):
+    """files.directory's command for a new directory: made, then a link planted in its
+    place meanwhile refused."""
+    return (
+        f"mkdir -p {path} && {{ [ ! -L {path} ] || {{ printf '%s: is a symbolic link: not followed\\n'"
+        f" {path} >&2; false; }}; }}"
+    )
+
 def document(result):
     """The whole of stdout is one JSON document in the documented shape."""
     doc = json.loads(result.stdout)
@@ -66,7 +75,7 @@ def test_json_of_a_deploy_with_a_failing_and_an_unreachable_host(pyinfra, deploy
     assert [op["name"] for op in good["operations"]] == NAMES
     ops = by_name(good["operations"])
     assert ops["Make dir"]["changed"] is True and ops["Make dir"]["success"] is True
-    assert ops["Make dir"]["commands"] == [f"mkdir -p {out}/127.0.0.2"]
+    assert ops["Make dir"]["commands"] == [made_dir(out / "127.0.0.2")]
     assert ops["Existing dir"] == {
         "name": "Existing dir",
         "changed": False,
@@ -125,7 +134,7 @@ def test_json_of_a_dry_run_predicts_and_runs_nothing(pyinfra, deploy_dir, tmp_pa
         ops = by_name(host["operations"])
         assert [op["name"] for op in host["operations"]] == NAMES
         assert ops["Make dir"]["changed"] is True
-        assert ops["Make dir"]["commands"] == [f"mkdir -p {out}/{name}"]
+        assert ops["Make dir"]["commands"] == [made_dir(out / name)]
         assert ops["Existing dir"]["changed"] is False and ops["Existing dir"]["commands"] == []
         for op in host["operations"]:
             assert op["attempts"] == 0 and op["stdout"] == [] and op["stderr"] == []
