@@ -190,13 +190,10 @@ class OutputLines(list):
 
 
 def decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").removesuffix("\n")
-
-
-def decode_exact(raw: bytes) -> str:
-    """A line for on_output callbacks: bytes that are not UTF-8 kept as surrogate
-    escapes, so `line.encode("utf-8", "surrogateescape")` is what the host sent (the
-    CLI shows such a byte as \\xNN). Results keep decode()'s replacement characters."""
+    """A line of output as text: bytes that are not UTF-8 (a latin-1 file name, a
+    binary file) kept as surrogate escapes, so `line.encode("utf-8", "surrogateescape")`
+    is what the host sent, and a name a fact read is the same name in a command (sent
+    encoded that way). The CLI shows such a byte as \\xNN; JSON output as U+FFFD."""
     return raw.decode("utf-8", errors="surrogateescape").removesuffix("\n")
 
 
@@ -207,7 +204,7 @@ def read_lines(
     on_output: OutputCallback | None,
     on_pid: Callable[[int], None] | None = None,
 ):
-    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail.
+    """Read a byte stream to its end, decoded (decode()), keeping a bounded tail.
     With `on_pid`, a PID_MARKER line is passed there instead (the first one only)."""
     while True:
         raw = stream.readline(MAX_LINE)
@@ -221,7 +218,7 @@ def read_lines(
                 continue
         line = decode(raw)
         if on_output:
-            on_output(name, decode_exact(raw))
+            on_output(name, line)
         kept.add(line)
 
 
