@@ -8,7 +8,7 @@ import pwd
 import subprocess
 
 import pytest
-from users import BANNER, BROKEN_LOCALE, LOCALE, NOISY
+from users import BANNER, BROKEN_LOCALE, LOCALE, NOISY, QUITS
 
 NOISY_DEPLOY = """
     from pyinfra import host
@@ -78,6 +78,23 @@ def test_a_login_shell_that_prints_changes_nothing(noisy):
     facts = run("127.0.0.2", "--fact", "home", "--fact", "command:echo exact", "--sudo", cwd=root)
     assert facts.returncode == 0, facts.output
     assert json.loads(facts.stdout)["127.0.0.2"] == {"home": "/root", "command:echo exact": "exact"}
+
+
+def test_a_login_shell_that_exits_first_runs_nothing_and_says_so(pyinfra_as, public_dir, deploy_dir):
+    """A ~/.bashrc that exits (status 0) before the command: never reported as done."""
+    root = deploy_dir({
+        "deploy.py": f"from pyinfra.modules import server\nserver.shell('touch {public_dir}/ran')\n",
+    })
+    run = pyinfra_as(QUITS)
+    for args in (["deploy.py"], ["--run", f"touch {public_dir}/ran"]):
+        result = run("127.0.0.2", *args, cwd=root)
+        assert result.returncode == 1, result.output
+        assert "the login shell ended before it ran the command" in result.output
+        assert "0 host(s) succeeded, 1 failed" in result.output
+    fact = run("127.0.0.2", "--fact", "os", cwd=root)
+    assert "leaving now" not in json.loads(fact.stdout)["127.0.0.2"].get("os", "")
+    assert "the login shell ended before it ran the command" in fact.stdout
+    assert not (public_dir / "ran").exists()
 
 
 LATIN1_DEPLOY = """

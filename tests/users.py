@@ -14,6 +14,7 @@ tests/conftest.py call ``ensure_test_users()``.
   and ~/.bash_profile print a banner on stdout and stderr, as many real servers' do
 - ``pyinfra-t-locale``: login shell bash, passwordless sudo; its ~/.bashrc sets LANG
   and LC_ALL to a locale the host does not have
+- ``pyinfra-t-quits``: login shell bash, whose ~/.bashrc exits: no command ever runs
 """
 
 import os
@@ -28,6 +29,7 @@ NOSUDO = "pyinfra-t-nosudo"
 NOB64 = "pyinfra-t-nob64"
 NOISY = "pyinfra-t-noisy"
 LOCALE = "pyinfra-t-locale"
+QUITS = "pyinfra-t-quits"
 # The PATH pyinfra-t-nob64's sudo gives commands: every command of this machine but base64.
 NOB64_PATH = "/opt/pyinfra-t-nob64/bin"
 
@@ -61,6 +63,7 @@ USERS = {
     NOB64: "/bin/sh",
     NOISY: "bash",
     LOCALE: "bash",
+    QUITS: "bash",
 }
 
 # What pyinfra-t-noisy's start-up files print, on stdout and on stderr (the stderr
@@ -74,6 +77,7 @@ BROKEN_LOCALE = "xx_XX.UTF-8"
 DOTFILES = {
     NOISY: {name: NOISY_LINES for name in (".bashrc", ".profile", ".bash_profile")},
     LOCALE: {".bashrc": f"export LANG={BROKEN_LOCALE} LC_ALL={BROKEN_LOCALE}\n"},
+    QUITS: {".bashrc": "echo leaving now; exit 0\n"},
 }
 
 

@@ -5,7 +5,8 @@ files print (a banner in ~/.bashrc, which bash reads even for `ssh host command`
 warning that the locale is missing). The command we send starts by writing
 LOGIN_MARKER, itself, on stdout and stderr (once on a terminal: it has one stream);
 what arrives before it on a stream is the login shell's, skipped (AfterLogin) and
-logged at debug level, never taken for a fact's or a command's output.
+logged at debug level, never taken for a fact's or a command's output. A stream that
+ends without it is a command the login shell never ran (a start-up file that exits).
 
 It is written by the login shell, before sudo or su run: what sudo says (a password
 is required) is after it, and stays the command's.
@@ -45,6 +46,8 @@ class AfterLogin:
         self._on_banner = on_banner
         self._pending = b""
         self._started = False
+        # True once the marker was read: the login shell ran the command.
+        self.seen = False
 
     def _start(self, limit: int) -> None:
         self._started = True
@@ -62,6 +65,7 @@ class AfterLogin:
                 banner = bytes(seen[:found])
                 if banner and self._on_banner is not None:
                     self._on_banner(banner)
+                self.seen = True
                 return
         self._pending = bytes(seen)
 

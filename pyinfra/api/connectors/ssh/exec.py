@@ -134,7 +134,12 @@ class ExecTransport:
         banner = self.session.banner
         stdout = AfterLogin(channel.makefile("rb"), banner)
         stderr = AfterLogin(channel.makefile_stderr("rb"), banner)
-        return self._finish(channel, label, stdout, stderr, run_as.timeout, on_pid)
+        result = self._finish(channel, label, stdout, stderr, run_as.timeout, on_pid)
+        if not stdout.seen and not result.timed_out:
+            # Whatever its exit status says, the command did not run.
+            result.exit_code = result.exit_code or 1
+            result.stderr.add("the login shell ended before it ran the command")
+        return result
 
     def _upload_stream(self, src, dest: str, run_as: RunAs, pty: bool) -> CommandResult:
         """Write `src` (a local path or bytes) to a new file `dest` as run_as's user."""

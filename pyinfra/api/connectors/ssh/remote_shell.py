@@ -185,7 +185,10 @@ class RemoteShell:
         if not status:
             self.alive = False
             code = self.channel.recv_exit_status() if self.channel.exit_status_ready() else -1
-            raise ShellDied(CommandResult(label, code, stdout, stderr))
+            if not getattr(self.stdout, "seen", True):
+                stderr.add("the login shell ended before it ran the command")
+            # The step never finished, whatever status the shell ended with.
+            raise ShellDied(CommandResult(label, code or 1, stdout, stderr))
         if status[0] == SKIPPED:
             return None
         try:
