@@ -6,8 +6,10 @@ import json
 import os
 import pwd
 import subprocess
+import threading
 
 import pytest
+from conftest import pyinfra_command
 from users import BANNER, BROKEN_LOCALE, LOCALE, NOISY, QUITS
 
 NOISY_DEPLOY = """
@@ -157,3 +159,67 @@ def test_names_that_are_not_utf8_under_a_broken_locale(pyinfra_as, public_dir, d
     assert sorted(values[f"find_files:{where}/synced"]) == sorted(
         f"{where}/synced/{name}" for name in ("caf\ufffd", "plain", "r\ufffdp/ni\ufffdo")
     )
+
+
+def run_measured(sshd, home, *args, cwd):
+    """Run the real command; (returncode, stdout, stderr, peak RSS in MB) of that one
+    process (wait4 gives its own rusage, not the test run's other children)."""
+    command = pyinfra_command() + [str(a) for a in args] + ["--port", str(sshd.port)]
+    env = dict(os.environ, HOME=str(home), NO_COLOR="1")
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = [], []
+    readers = [threading.Thread(target=lambda s=s, b=b: b.append(s.read()))
+               for s, b in ((process.stdout, out), (process.stderr, err))]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    decoded = [b"".join(part).decode("utf-8", "replace") for part in (out, err)]
+    return process.returncode, decoded[0], decoded[1], usage.ru_maxrss / 1024
+
+
+FLOODS = {
+    "long": "head -c 100000000 /dev/zero | tr '\\0' x | fold -w 1000",  # 100 MB
+    "seq": "seq 1 1000000",  # a million lines
+    "short": "yes ab | head -c 6000000",  # 2 million short lines: kept by count
+}
+
+
+def test_output_floods_keep_the_controller_small(sshd, ssh_home, deploy_dir):
+    """Commands printing 100 MB or millions of lines: the run completes, the
+    controller stays under 400 MB (with -v, --json, and for a fact)."""
+    calls = "".join(f"server.shell({command!r})\n" for command in FLOODS.values())
+    root = deploy_dir({"deploy.py": "from pyinfra.modules import server\n" + calls})
+    runs = {
+        "plain": ("127.0.0.2", "deploy.py"),
+        "json": ("127.0.0.2", "deploy.py", "--json"),
+        "fact": ("127.0.0.2", "--fact", f"command:{FLOODS['seq']}"),
+        "fact too large": ("127.0.0.2", "--fact", f"command:{FLOODS['short']}"),
+    }
+    results = {name: run_measured(sshd, ssh_home, *args, cwd=root) for name, args in runs.items()}
+    (root / "verbose.py").write_text(
+        "from pyinfra.modules import server\n"
+        + "".join(f"server.shell({FLOODS[name]!r})\n" for name in ("long", "seq"))
+    )
+    results["-v"] = run_measured(sshd, ssh_home, "127.0.0.2", "verbose.py", "-v", cwd=root)
+    for name, (code, out, err, peak) in results.items():
+        assert "Traceback" not in out + err, name
+        assert peak < 400, (name, peak)
+
+    code, out, err, _ = results["plain"]
+    assert code == 0 and "3 operations, 3 changed" in out, out + err
+    code, out, err, _ = results["-v"]
+    assert code == 0 and out.count("x" * 1000) == 100000 and "[127.0.0.2] 999999\n" in out, err
+    code, out, err, _ = results["json"]
+    assert code == 0, err
+    operations = json.loads(out)["hosts"]["127.0.0.2"]["operations"]
+    assert [len(op["stdout"]) for op in operations[1:]] == [1000000, 1000000]  # a bounded tail
+    assert operations[2]["stdout"][-1] == "ab"
+    code, out, err, _ = results["fact"]
+    assert code == 0, err
+    lines = json.loads(out)["127.0.0.2"][f"command:{FLOODS['seq']}"].splitlines()
+    assert len(lines) == 1000000 and lines[-1] == "1000000"
+    code, out, err, _ = results["fact too large"]
+    assert code == 1 and "output too large to read whole" in out, out + err

@@ -68,7 +68,23 @@ def json_text(value: Any) -> str:
     allows raw, is written \\u007f as well. JSON carries text: a byte of remote output
     that was not UTF-8 is written U+FFFD (a lone surrogate escape is not valid Unicode,
     and strict parsers refuse it)."""
-    return json.dumps(_unicode(value), indent=2, sort_keys=False).replace("\x7f", "\\u007f")
+    return "".join(_json_chunks(value))
+
+
+def echo_json(value: Any) -> None:
+    """json_text(value) and a newline on stdout, written as it is made: a document
+    holding millions of lines of output never exists whole in memory (the indenting
+    encoder would make it from millions of pieces at once)."""
+    stream = sys.stdout
+    for chunk in _json_chunks(value):
+        stream.write(chunk)
+    stream.write("\n")
+    stream.flush()
+
+
+def _json_chunks(value: Any):
+    for chunk in json.JSONEncoder(indent=2).iterencode(_unicode(value)):
+        yield chunk.replace("\x7f", "\\u007f")
 
 
 def _unicode(value: Any) -> Any:
