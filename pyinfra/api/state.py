@@ -119,7 +119,7 @@ class State:
         # Hosts this run works on (after --limit); the others are never touched.
         self.targets: list[Host] = list(inventory)
         # on_output(host, stream, line): each line of remote output as it arrives
-        # (bytes that are not UTF-8 as surrogate escapes: connectors/base.decode_exact).
+        # (bytes that are not UTF-8 as surrogate escapes: connectors/base.decode).
         self.on_output = None
         self.dry_run = False
         # Whether what fact commands print reaches on_output too (0.1: at -vv).

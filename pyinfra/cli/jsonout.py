@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from pyinfra.api.exceptions import UsageError
 from pyinfra.api.secrets import mask_shown
 from pyinfra.api.state import HostOperation, State, Status
-from pyinfra.cli.output import json_text
+from pyinfra.cli.output import echo_json
 
 # Statuses after which a host has nothing left to do for the operation: it ran, its
 # error was ignored, or run_once ran it on another host.
@@ -32,7 +30,7 @@ class Results:
         usage error (exit code 2) prints none: the command line was wrong, nothing ran."""
         if self.state is None or isinstance(error, UsageError):
             return
-        click.echo(json_text(mask_shown(document(self.state, str(error) if error else None))))
+        echo_json(mask_shown(document(self.state, str(error) if error else None)))
 
 
 def operation(op: HostOperation, name: str, dry: bool) -> dict[str, Any]:

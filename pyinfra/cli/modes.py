@@ -18,7 +18,7 @@ from pyinfra.api.facts import FACTS, get_fact_class, load_all_facts
 from pyinfra.api.secrets import mask_data, mask_shown, mask_value
 from pyinfra.api.state import State
 from pyinfra.cli.load import parse_value
-from pyinfra.cli.output import Printer, json_text, shown
+from pyinfra.cli.output import Printer, echo_json, shown
 
 
 def to_json(value: Any) -> Any:
@@ -34,7 +34,7 @@ def to_json(value: Any) -> Any:
 
 def emit(value: Any) -> None:
     """One JSON document on stdout; secret values in it are shown as ***."""
-    click.echo(json_text(mask_shown(value)))
+    echo_json(mask_shown(value))
 
 
 # -- --debug-data --------------------------------------------------------------------

@@ -65,8 +65,39 @@ def shown(text: Any) -> str:
 def json_text(value: Any) -> str:
     """`value` as a JSON document for stdout. JSON's own escapes keep controls out
     (ensure_ascii writes every non-ASCII character as \\uNNNN); DEL, which JSON
-    allows raw, is written \\u007f as well."""
-    return json.dumps(value, indent=2, sort_keys=False).replace("\x7f", "\\u007f")
+    allows raw, is written \\u007f as well. JSON carries text: a byte of remote output
+    that was not UTF-8 is written U+FFFD (a lone surrogate escape is not valid Unicode,
+    and strict parsers refuse it)."""
+    return "".join(_json_chunks(value))
+
+
+def echo_json(value: Any) -> None:
+    """json_text(value) and a newline on stdout, written as it is made: a document
+    holding millions of lines of output never exists whole in memory (the indenting
+    encoder would make it from millions of pieces at once)."""
+    stream = sys.stdout
+    for chunk in _json_chunks(value):
+        stream.write(chunk)
+    stream.write("\n")
+    stream.flush()
+
+
+def _json_chunks(value: Any):
+    for chunk in json.JSONEncoder(indent=2).iterencode(_unicode(value)):
+        yield chunk.replace("\x7f", "\\u007f")
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_unicode(item) for item in value]
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Styled(NamedTuple):

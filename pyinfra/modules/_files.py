@@ -110,7 +110,8 @@ def temp_path(remote: str, tag: str | None = None) -> str:
     suffix = f".pyinfra-{tag}"
     # Stay within NAME_MAX (255 bytes): shorten the name part, never splitting a character.
     room = 255 - 1 - len(suffix.encode())
-    base = base.encode()[:room].decode("utf-8", errors="ignore")
+    # (A name that is not UTF-8, read from the host, holds surrogate escapes.)
+    base = base.encode("utf-8", "surrogateescape")[:room].decode("utf-8", errors="ignore")
     return posixpath.join(directory, f".{base}{suffix}")
 
 

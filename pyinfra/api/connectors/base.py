@@ -22,6 +22,11 @@ OutputCallback = Callable[[str, str], None]
 # exhaust the controller's memory. Longer lines are cut into pieces of MAX_LINE.
 MAX_KEPT_CHARS = 8 * 1024 * 1024
 MAX_LINE = 64 * 1024
+# A kept line costs its text and about this much more (a str object and its list
+# slot, in CPython): a flood of short lines (`yes`) is bounded by MAX_KEPT_BYTES, well
+# before it reaches MAX_KEPT_CHARS. A million lines of `seq` fit in both.
+LINE_OVERHEAD = 56
+MAX_KEPT_BYTES = 64 * 1024 * 1024
 
 # Seconds allowed beyond a command's own timeout before the controller gives up on it
 # (the command itself is stopped on the host by `timeout`, see wrap_command).
@@ -178,10 +183,16 @@ class OutputLines(list):
     def add(self, line: str) -> None:
         self.append(line)
         self.chars += len(line) + 1
-        if self.chars > MAX_KEPT_CHARS and len(self) > 1:
+        if (self.chars > MAX_KEPT_CHARS or self.chars + len(self) * LINE_OVERHEAD > MAX_KEPT_BYTES) and (
+            len(self) > 1
+        ):
             # Drop a quarter at a time: one slice deletion instead of one per line.
             count, freed = 0, 0
-            while count < len(self) - 1 and self.chars - freed > MAX_KEPT_CHARS * 3 // 4:
+            chars, lines = self.chars, len(self)
+            while count < lines - 1 and (
+                chars - freed > MAX_KEPT_CHARS * 3 // 4
+                or chars - freed + (lines - count) * LINE_OVERHEAD > MAX_KEPT_BYTES * 3 // 4
+            ):
                 freed += len(self[count]) + 1
                 count += 1
             del self[:count]
@@ -190,13 +201,10 @@ class OutputLines(list):
 
 
 def decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").removesuffix("\n")
-
-
-def decode_exact(raw: bytes) -> str:
-    """A line for on_output callbacks: bytes that are not UTF-8 kept as surrogate
-    escapes, so `line.encode("utf-8", "surrogateescape")` is what the host sent (the
-    CLI shows such a byte as \\xNN). Results keep decode()'s replacement characters."""
+    """A line of output as text: bytes that are not UTF-8 (a latin-1 file name, a
+    binary file) kept as surrogate escapes, so `line.encode("utf-8", "surrogateescape")`
+    is what the host sent, and a name a fact read is the same name in a command (sent
+    encoded that way). The CLI shows such a byte as \\xNN; JSON output as U+FFFD."""
     return raw.decode("utf-8", errors="surrogateescape").removesuffix("\n")
 
 
@@ -207,7 +215,7 @@ def read_lines(
     on_output: OutputCallback | None,
     on_pid: Callable[[int], None] | None = None,
 ):
-    """Read a byte stream to its end, decoding with replacement, keeping a bounded tail.
+    """Read a byte stream to its end, decoded (decode()), keeping a bounded tail.
     With `on_pid`, a PID_MARKER line is passed there instead (the first one only)."""
     while True:
         raw = stream.readline(MAX_LINE)
@@ -221,7 +229,7 @@ def read_lines(
                 continue
         line = decode(raw)
         if on_output:
-            on_output(name, decode_exact(raw))
+            on_output(name, line)
         kept.add(line)
 
 

@@ -17,6 +17,7 @@ import gevent
 
 from pyinfra.api.command import Identity, RunAs, as_user, quote
 from pyinfra.api.connectors.base import MAX_LINE, CommandResult, OutputLines, decode
+from pyinfra.api.connectors.ssh.banner import AfterLogin, after_login
 from pyinfra.api.connectors.ssh.stream import LineReader
 from pyinfra.api.exceptions import ShellDied
 
@@ -72,10 +73,10 @@ class Become:
 
         return start
 
-    def start(self, channel, run_as: RunAs, command: str, pty: bool, timeout: float):
+    def start(self, channel, run_as: RunAs, command: str, pty: bool, timeout: float, on_banner=None):
         """Run `command` on `channel` as run_as's user; (stdout, stderr) once it runs."""
         password = self.password_for(run_as.identity)
-        return start_process(channel, self.starter(run_as), command, password, pty, timeout)
+        return start_process(channel, self.starter(run_as), command, password, pty, timeout, on_banner)
 
 
 # sudo's refusal on a host whose sudoers says `requiretty`: run it through a PTY.
@@ -93,12 +94,15 @@ def needs_tty(result: CommandResult) -> bool:
     return any(TTY_REFUSAL in line for line in list(result.stderr) + list(result.stdout))
 
 
-def start_process(channel, identity: Starter, command: str, password: str | None, pty: bool, timeout: float):
+def start_process(
+    channel, identity: Starter, command: str, password: str | None, pty: bool, timeout: float, on_banner=None
+):
     """Run `command` (shell text) on `channel` as the identity, and return its (stdout,
     stderr) files once it runs: sudo was given `password` when (and only when) it asked,
     and nothing sent from now on is read by sudo or echoed. With `pty` the channel has
     a terminal, set raw; stderr then arrives on stdout. ShellDied carries sudo's own
-    words when it refused."""
+    words when it refused. What the login shell printed first goes to `on_banner`
+    (banner.py), not into the files."""
     token = uuid.uuid4().hex
     prompt, ready = f"pyinfra-sudo-{token}", f"pyinfra-ready-{token}"
     setup = RAW_TTY + "; " if pty else ""
@@ -108,8 +112,11 @@ def start_process(channel, identity: Starter, command: str, password: str | None
     if pty:
         channel.get_pty(term="dumb", width=0, height=0)
         started = f"sh -c {quote(f'{RAW_TTY}; exec {started}')}"
-    channel.exec_command(started)
-    stdout, stderr = LineReader(channel.recv), LineReader(channel.recv_stderr)
+    channel.exec_command(after_login(started, pty).encode("utf-8", "surrogateescape"))
+    stdout = AfterLogin(LineReader(channel.recv), on_banner)
+    stderr = LineReader(channel.recv_stderr)
+    if not pty:  # on a terminal the marker is on stdout only
+        stderr = AfterLogin(stderr, on_banner)
     stream = stdout if pty else stderr
     errors = OutputLines()
     asked = 0
@@ -118,7 +125,7 @@ def start_process(channel, identity: Starter, command: str, password: str | None
             while True:
                 raw = stream.readline(MAX_LINE)
                 line = decode(raw).replace("\r", "")
-                if line == ready:
+                if line.endswith(ready):  # a banner may not have ended its line
                     return stdout, stderr
                 if line.endswith(prompt):  # a terminal may keep an earlier line's rest
                     asked += 1

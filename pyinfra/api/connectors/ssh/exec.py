@@ -26,6 +26,7 @@ from pyinfra.api.connectors.base import (
     reporting_pid,
     start_reader,
 )
+from pyinfra.api.connectors.ssh.banner import AfterLogin, after_login
 from pyinfra.api.connectors.ssh.become import Become
 from pyinfra.api.connectors.ssh.session import Session
 from pyinfra.api.exceptions import ShellDied
@@ -123,15 +124,22 @@ class ExecTransport:
             stdin = password.encode() + b"\n" + (stdin or b"")
         channel = self.session.open_channel()
         try:
-            channel.exec_command(wrapped)
+            channel.exec_command(after_login(wrapped).encode("utf-8", "surrogateescape"))
         except (paramiko.SSHException, OSError, EOFError) as error:
             channel.close()
             raise self.session.lost(error)
         if stdin is not None:
             channel.sendall(stdin)
         channel.shutdown_write()
-        stdout, stderr = channel.makefile("rb"), channel.makefile_stderr("rb")
-        return self._finish(channel, label, stdout, stderr, run_as.timeout, on_pid)
+        banner = self.session.banner
+        stdout = AfterLogin(channel.makefile("rb"), banner)
+        stderr = AfterLogin(channel.makefile_stderr("rb"), banner)
+        result = self._finish(channel, label, stdout, stderr, run_as.timeout, on_pid)
+        if not stdout.seen and not result.timed_out:
+            # Whatever its exit status says, the command did not run.
+            result.exit_code = result.exit_code or 1
+            result.stderr.add("the login shell ended before it ran the command")
+        return result
 
     def _upload_stream(self, src, dest: str, run_as: RunAs, pty: bool) -> CommandResult:
         """Write `src` (a local path or bytes) to a new file `dest` as run_as's user."""
@@ -144,7 +152,9 @@ class ExecTransport:
         `src`'s bytes when given, and collect the result."""
         channel = self.session.open_channel()
         try:
-            stdout, stderr = self.become.start(channel, run_as, script, pty, self.session.config.TIMEOUT)
+            stdout, stderr = self.become.start(
+                channel, run_as, script, pty, self.session.config.TIMEOUT, self.session.banner
+            )
         except ShellDied as died:
             if not self.session.answers():
                 raise self.session.lost("no answer")

@@ -69,6 +69,8 @@ def start_command(channel, command: str) -> None:
     command is written right behind the request, which saves a round trip per shell. A
     refused request closes the channel (paramiko does that on its own), and the command
     written meanwhile sees the shell end, as it would if the shell died."""
+    # Bytes that were not UTF-8 (a file name read from the host) are sent as they came.
+    command = command.encode("utf-8", "surrogateescape")
     transport = getattr(channel, "transport", None)
     if not hasattr(channel, "remote_chanid") or not hasattr(transport, "_send_user_message"):
         channel.exec_command(command)  # a paramiko without these internals

@@ -22,10 +22,10 @@ from pyinfra.api.connectors.base import (
     CommandResult,
     OutputLines,
     decode,
-    decode_exact,
     parse_pid_line,
     reporting_pid,
 )
+from pyinfra.api.connectors.ssh.banner import AfterLogin, after_login
 from pyinfra.api.connectors.ssh.become import start_process
 from pyinfra.api.connectors.ssh.paramiko_internals import start_command, use_green_pipes
 from pyinfra.api.connectors.ssh.stream import LineReader
@@ -58,7 +58,15 @@ class RemoteShell:
     has a terminal (sudo's requiretty, or the get_pty argument): a command's stderr then
     comes with its stdout."""
 
-    def __init__(self, channel, identity, sudo_password: str | None = None, timeout: float = 10, pty=False):
+    def __init__(
+        self,
+        channel,
+        identity,
+        sudo_password: str | None = None,
+        timeout: float = 10,
+        pty=False,
+        on_banner=None,
+    ):
         self.channel = channel
         use_green_pipes(channel)
         self.token = uuid.uuid4().hex
@@ -75,12 +83,14 @@ class RemoteShell:
         self._identity = None
         if sudo_password is None and not pty:
             self._identity = identity
-            self.stdout = LineReader(channel.recv)
-            self.stderr = LineReader(channel.recv_stderr)
+            self.stdout = AfterLogin(LineReader(channel.recv), on_banner)
+            self.stderr = AfterLogin(LineReader(channel.recv_stderr), on_banner)
             return
         # On a terminal sh would be interactive (prompts, job control): a pipe feeds it.
         command = "cat | sh" if pty else "exec sh"
-        self.stdout, self.stderr = start_process(channel, identity, command, sudo_password, pty, timeout)
+        self.stdout, self.stderr = start_process(
+            channel, identity, command, sudo_password, pty, timeout, on_banner
+        )
 
     def run_many(self, steps: list[tuple[str, str, float | None]], on_output, wait) -> list[CommandResult]:
         """Run each (script, label, timeout) in order, all written at once: one round trip
@@ -127,7 +137,7 @@ class RemoteShell:
             self._start(payload)
             return
         try:
-            self.channel.sendall(payload.encode())
+            self.channel.sendall(payload.encode("utf-8", "surrogateescape"))
         except OSError:  # paramiko's "Socket is closed": the shell has ended
             if not (self.channel.closed or self.channel.exit_status_ready()):
                 raise
@@ -144,10 +154,10 @@ class RemoteShell:
         anything written before that waits a round trip. The shell then reads stdin."""
         identity, self._identity = self._identity, None
         if len(payload) > INLINE_MAX:
-            start_command(self.channel, identity("sh", None))
+            start_command(self.channel, after_login(identity("sh", None)))
             self._send(payload, "")
             return
-        start_command(self.channel, identity(f"sh -c {quote(payload + 'exec sh')}", None))
+        start_command(self.channel, after_login(identity(f"sh -c {quote(payload + 'exec sh')}", None)))
 
     def _collect(self, marker: str, label: str, timeout, on_output, wait) -> CommandResult | None:
         """One step's result, read up to its marker; None when the shell skipped it."""
@@ -175,7 +185,10 @@ class RemoteShell:
         if not status:
             self.alive = False
             code = self.channel.recv_exit_status() if self.channel.exit_status_ready() else -1
-            raise ShellDied(CommandResult(label, code, stdout, stderr))
+            if not getattr(self.stdout, "seen", True):
+                stderr.add("the login shell ended before it ran the command")
+            # The step never finished, whatever status the shell ended with.
+            raise ShellDied(CommandResult(label, code or 1, stdout, stderr))
         if status[0] == SKIPPED:
             return None
         try:
@@ -227,7 +240,7 @@ class RemoteShell:
     def _emit(raw: bytes, kept: OutputLines, name: str, on_output) -> None:
         line = decode(raw)
         if on_output:
-            on_output(name, decode_exact(raw))
+            on_output(name, line)
         kept.add(line)
 
     def close(self) -> None:

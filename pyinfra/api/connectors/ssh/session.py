@@ -36,6 +36,7 @@ class Session:
         self._sock = None
         # ForwardAgent: what serves each channel's agent requests.
         self._agent_handlers: list = []
+        self._banners: set[bytes] = set()
 
     # -- logging in -------------------------------------------------------------------
 
@@ -101,6 +102,13 @@ class Session:
             return channel
         except (paramiko.SSHException, OSError, EOFError, AttributeError) as error:
             raise self.lost(error)
+
+    def banner(self, text: bytes) -> None:
+        """What the login shell printed before a command (banner.py): logged once."""
+        if text not in self._banners and len(self._banners) < 10:
+            self._banners.add(text)
+            shown = text.decode("utf-8", "replace").strip()
+            logger.debug("[%s] the login shell prints, before every command: %r", self.host.name, shown)
 
     def lost(self, error) -> ConnectError:
         """The connection is gone: what to raise."""

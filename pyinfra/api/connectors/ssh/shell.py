@@ -138,6 +138,7 @@ class ShellTransport:
                 self.become.password_for(key.identity),
                 timeout=self.session.config.TIMEOUT,
                 pty=key.pty,
+                on_banner=self.session.banner,
             )
             self._shells[key] = shell
         return shell
