@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from conftest import pyinfra_command
-from users import BANNER, BROKEN_LOCALE, LOCALE, NOISY, QUITS
+from support.users import BANNER, BROKEN_LOCALE, LOCALE, NOISY, QUITS
 
 NOISY_DEPLOY = """
     from pyinfra import host
