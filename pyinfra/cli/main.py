@@ -34,6 +34,18 @@ See docs/cli.md for every option.
 """
 
 
+class Signalled(KeyboardInterrupt):
+    """SIGTERM (what CI runners send on cancel) or SIGHUP (the terminal went away): the
+    run stops as on Ctrl-C, and exits as a shell reports that signal (128 + its number)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"interrupted ({signal.Signals(self.signum).name})"
+
+
 def parse_data(values: tuple[str, ...]) -> dict:
     from pyinfra.cli.load import parse_value
 
@@ -225,12 +237,14 @@ def cli(
     )
     main = gevent.getcurrent()
 
-    def interrupt() -> None:
-        # Ctrl-C reaches whichever greenlet runs at that moment; deliver it to the
+    def interrupt(error: KeyboardInterrupt) -> None:
+        # A signal reaches whichever greenlet runs at that moment; deliver it to the
         # main one, which owns the summary and the clean-up.
-        main.throw(KeyboardInterrupt)
+        main.throw(error)
 
-    gevent.signal_handler(signal.SIGINT, interrupt)
+    gevent.signal_handler(signal.SIGINT, lambda: interrupt(KeyboardInterrupt()))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        gevent.signal_handler(signum, lambda signum=signum: interrupt(Signalled(signum)))
     if not debug:
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
@@ -249,6 +263,10 @@ def cli(
             printer.echo("".join(lines).rstrip(), err=True)
         printer.error(str(error))
         code = error.exit_code
+    except Signalled as signalled:
+        stopped = str(signalled)
+        printer.error(stopped)
+        code = 128 + signalled.signum
     except KeyboardInterrupt:
         printer.error("interrupted")
         code = 130
