@@ -119,6 +119,7 @@ class Tally:
             Outcome("succeeded on retry", retried, "yellow", named=True),
             Outcome("error ignored", hosts(Status.IGNORED), "yellow", named=True),
             Outcome("failed", hosts(Status.ERROR), "red", named=True),
+            Outcome("lost (outcome unknown)", hosts(Status.LOST), "red", named=True),
         ]
 
 
@@ -294,6 +295,9 @@ class Printer(Events):
         elif op.status == Status.ERROR:
             self.host_line(host, "Error", "red")
             self.host_detail(op.error)
+        elif op.status == Status.LOST:
+            self.host_line(host, "Connection lost while it ran (outcome unknown)", "red")
+            self.host_detail(op.error)
 
     def operation_done(self, tally: Tally) -> None:
         """The operation's one line across hosts; without -v, each failure in full
@@ -305,7 +309,7 @@ class Printer(Events):
         self.outcome_line(tally.meta.name, tally.outcomes())
         if not self.verbose:
             for host, op in tally.done:
-                if op.status == Status.ERROR:
+                if op.status in (Status.ERROR, Status.LOST):
                     self.show_host_operation(host, op)
 
     def run_done(self, order: list[str]) -> None:
