@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gevent
 import gevent.event
+import gevent.lock
 
 from pyinfra.api import connectors
 from pyinfra.api.connectors.base import KILL_GRACE
@@ -18,14 +19,29 @@ from pyinfra.api.state import State, Status
 # from the start of that host's own attempt.
 CONNECT_AT_ONCE = 64
 
+# TCP connections started ahead of their handshake, per handshake slot: a host's
+# connection is up by the time a slot frees, and a blackholed host's wait (TIMEOUT, for
+# nothing) runs beside the others' handshakes, not before them. Bounded, so that no
+# connection waits for its handshake long enough for the server to drop it
+# (LoginGraceTime).
+AHEAD_PER_SLOT = 4
+
+# A host whose TCP connection is not up this many seconds after dialling gives its
+# place ahead to the next host and waits apart. A SYN and its answer: one round trip.
+SLOW_DIAL = 0.5
+
 
 def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None) -> None:
     """Connect every targeted host at once; a host that cannot be reached is failed.
     `on_progress(done, total)` is called as hosts finish."""
     hosts = hosts if hosts is not None else state.targets
     done = [0]
+    timeout = state.config.TIMEOUT
 
     parallel = min(state.config.PARALLEL or CONNECT_AT_ONCE, CONNECT_AT_ONCE)
+    slots = gevent.lock.Semaphore(parallel)
+    ahead = min(len(hosts), parallel * AHEAD_PER_SLOT) or 1
+    places = gevent.lock.Semaphore(ahead)
     # Shells open while connecting only when every host connects at once: a session
     # starting (the login shell's rc files run then) must not delay handshakes still
     # waiting for their turn; with more hosts they open at the first fact.
@@ -33,13 +49,12 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
 
     # The first hosts' TCP connections start now, before the SSH library is loaded:
     # the handshakes run during the import (connectors/ssh/dial.py).
-    dials = connectors.dial_first(hosts[:parallel], state.config.TIMEOUT) if hosts else {}
+    dials = connectors.dial_first(hosts[:ahead], timeout) if hosts else {}
 
     for host in hosts:
         state.connecting[host] = gevent.event.Event()
 
-    def connect(host: Host) -> None:
-        dialled = dials.pop(host, None)
+    def log_in(host: Host, dialled) -> None:
         try:
             connector = connectors.make_connector(host, state.config, on_output=state.on_output)
             if dialled is not None:
@@ -52,15 +67,34 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
             state.fail_host(host, str(error))
         else:
             host.connector = connector
+
+    def connect(host: Host) -> None:
+        places.acquire()
+        placed, dialled = True, None
+        try:
+            dialled = dials.pop(host) if host in dials else connectors.dial(host, timeout)
+            if dialled is not None and not dialled.wait(SLOW_DIAL):
+                places.release()  # slow, or blackholed: it waits apart
+                placed = False
+                if not dialled.wait():
+                    log_in(host, dialled)  # no answer within TIMEOUT: says so at once
+                    return
+            with slots:
+                if placed:
+                    places.release()
+                    placed = False
+                log_in(host, dialled)
         finally:
+            if placed:
+                places.release()
             if dialled is not None:
                 dialled.close()
             state.connecting.pop(host).set()
-        done[0] += 1
-        if on_progress:
-            on_progress(done[0], len(hosts))
+            done[0] += 1
+            if on_progress:
+                on_progress(done[0], len(hosts))
 
-    map_hosts(parallel, hosts, connect)
+    map_hosts(None, hosts, connect)
 
 
 def interrupt_all(state: State) -> None:
