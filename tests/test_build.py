@@ -150,6 +150,9 @@ class PreparingConnector(RecordingConnector):
     def connect(self):
         pass
 
+    def connect_retries(self):
+        return 0
+
     def prepare(self):
         PreparingConnector.prepared += 1
 

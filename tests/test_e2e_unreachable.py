@@ -37,12 +37,14 @@ def timed(pyinfra, *args, cwd):
     return result, time.monotonic() - started
 
 
-@pytest.mark.parametrize("parallel", [None, 4])
+@pytest.mark.parametrize("parallel, retries", [(None, 0), (4, 0), (4, 1)])
 def test_a_third_of_the_fleet_blackholed_costs_one_timeout(pyinfra, sshd, deploy_dir, tmp_path,
-                                                            parallel):
+                                                            parallel, retries):
     # --parallel 4: four handshakes at a time. A blackholed host must not hold one of
-    # them for its whole TIMEOUT, or 22 of them cost six TIMEOUTs one after another.
+    # them for its whole TIMEOUT, or 22 of them cost six TIMEOUTs one after another;
+    # nor while it is tried again (--connect-retries: one TIMEOUT and a pause more).
     options = ["--parallel", str(parallel)] if parallel else []
+    options += ["--connect-retries", str(retries)] if retries else []
     # What the deploy itself costs on this machine now, on the reachable hosts alone.
     root = fleet(deploy_dir, tmp_path / "alone", LIT)
     alone, deploy_time = timed(pyinfra, "inventory.py", "deploy.py", *options, cwd=root)
@@ -55,10 +57,12 @@ def test_a_third_of_the_fleet_blackholed_costs_one_timeout(pyinfra, sshd, deploy
         result, took = timed(pyinfra, "inventory.py", "deploy.py", *options, cwd=root)
         assert matched(tag) >= len(DARK)  # every dark host's handshake went nowhere
     assert result.returncode == 1, result.output
-    assert took < deploy_time + 2 * TIMEOUT + 3, (took, deploy_time, result.output)
+    assert took < deploy_time + (retries + 2) * TIMEOUT + 3, (took, deploy_time, result.output)
     assert f"{len(LIT)} host(s) succeeded, {len(DARK)} failed" in result.output, result.output
+    tries = f" (after {retries + 1} attempts)" if retries else ""
     for host in DARK:
-        assert f"[{host}] Failed: no SSH answer within {TIMEOUT}s (root@{host}:{sshd.port})" in result.output
+        failed = f"[{host}] Failed: no SSH answer within {TIMEOUT}s (root@{host}:{sshd.port}){tries}\n"
+        assert failed in result.output, result.output
         assert not (base / host).exists()
     assert f"--limit {','.join(DARK)}" in result.output, result.output
     for host in LIT:

@@ -3,16 +3,21 @@ on them (Ctrl-C, a signal) and closing their connections."""
 
 from __future__ import annotations
 
+import logging
+import random
+
 import gevent
 import gevent.event
 import gevent.lock
 
 from pyinfra.api import connectors
-from pyinfra.api.connectors.base import KILL_GRACE
-from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.connectors.base import KILL_GRACE, Connector
+from pyinfra.api.exceptions import ConnectError, Unreachable
 from pyinfra.api.host import Host
 from pyinfra.api.parallel import map_hosts
 from pyinfra.api.state import State, Status
+
+logger = logging.getLogger("pyinfra")
 
 # Handshakes in flight at once. Key exchange costs CPU on both ends: started all at once
 # on hundreds of hosts, each would take long enough to run past TIMEOUT, which counts
@@ -54,21 +59,17 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
     for host in hosts:
         state.connecting[host] = gevent.event.Event()
 
-    def log_in(host: Host, dialled) -> None:
-        try:
-            connector = connectors.make_connector(host, state.config, on_output=state.on_output)
-            if dialled is not None:
-                connector.connect(dialled)
-            else:
-                connector.connect()
-            if prepare:
-                connector.prepare()
-        except ConnectError as error:
-            state.fail_host(host, str(error))
+    def log_in(connector: Connector, dialled) -> None:
+        if dialled is not None:
+            connector.connect(dialled)
         else:
-            host.connector = connector
+            connector.connect()
+        if prepare:
+            connector.prepare()
 
-    def connect(host: Host) -> None:
+    def in_turn(host: Host, connector: Connector) -> None:
+        """One attempt: the TCP connection started among those ahead (or apart when it
+        is slow to answer), the login in a handshake's slot."""
         places.acquire()
         placed, dialled = True, None
         try:
@@ -77,18 +78,43 @@ def connect_all(state: State, hosts: list[Host] | None = None, on_progress=None)
                 places.release()  # slow, or blackholed: it waits apart
                 placed = False
                 if not dialled.wait():
-                    log_in(host, dialled)  # no answer within TIMEOUT: says so at once
+                    log_in(connector, dialled)  # no answer within TIMEOUT: says so at once
                     return
             with slots:
                 if placed:
                     places.release()
                     placed = False
-                log_in(host, dialled)
+                log_in(connector, dialled)
         finally:
             if placed:
                 places.release()
             if dialled is not None:
                 dialled.close()
+
+    def connect(host: Host) -> None:
+        try:
+            connector = connectors.make_connector(host, state.config, on_output=state.on_output)
+            retries, attempt = connector.connect_retries(), 0
+            while True:
+                try:
+                    in_turn(host, connector)
+                    break
+                except Unreachable as error:
+                    if attempt >= retries:
+                        if attempt:
+                            raise ConnectError(f"{error} (after {attempt + 1} attempts)") from None
+                        raise
+                    attempt += 1
+                    # Randomised: hosts refused together (a reboot, MaxStartups) do
+                    # not all come back at once. No slot is held meanwhile.
+                    pause = random.uniform(0.5, 1.0) * min(2 ** (attempt - 1), 8)
+                    logger.debug("[%s] %s; trying again in %.1fs", host.name, error, pause)
+                    gevent.sleep(pause)
+        except ConnectError as error:
+            state.fail_host(host, str(error))
+        else:
+            host.connector = connector
+        finally:
             state.connecting.pop(host).set()
             done[0] += 1
             if on_progress:
