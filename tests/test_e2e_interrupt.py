@@ -6,6 +6,7 @@ Run over the transport PYINFRA_SSH_TRANSPORT names (the suite runs these files o
 both)."""
 
 import os
+import pty
 import random
 import signal
 import subprocess
@@ -218,3 +219,36 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(sshd, ssh_home, deploy_dir, tmp_pat
     time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
     left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("done-", "never-")))
     assert left == [], output
+
+
+def test_sighup_after_the_terminal_went_away(sshd, ssh_home, deploy_dir, tmp_path):
+    # The terminal closed (an SSH session to a jump box dropped): every write to it now
+    # fails (EIO). The hosts' commands are still stopped, and the exit status is still
+    # SIGHUP's.
+    duration = unique_sleep()
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell('touch {tmp_path}/started; sleep {duration}; echo done > {tmp_path}/done')
+        """,
+        }
+    )
+    command = pyinfra_command() + ["127.0.0.2", "deploy.py", "--port", str(sshd.port)]
+    env = dict(os.environ, HOME=str(ssh_home), NO_COLOR="1")
+    terminal, side = pty.openpty()
+    process = subprocess.Popen(command, cwd=root, env=env, stdin=side, stdout=side, stderr=side,
+                               start_new_session=True)
+    os.close(side)
+    began = time.monotonic()
+    try:
+        wait_for([tmp_path / "started"], process)
+        time.sleep(0.5)
+        assert sleeping(duration)
+    finally:
+        os.close(terminal)
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=30) == 129
+    assert not sleeping(duration)
+    time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
+    assert not (tmp_path / "done").exists()

@@ -4,6 +4,7 @@ and turn any error into one clear message and an exit code, in this one place.""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import traceback
@@ -280,7 +281,16 @@ def cli(
         printer.error(f"{stopped} (a bug in pyinfra; --debug shows where)")
         code = 1
     if results is not None:
-        results.emit(stopped)
+        try:
+            results.emit(stopped)
+        except OSError:
+            printer.gone = True
+    if printer.gone:
+        # The terminal or the reader went away: what is still buffered for it would
+        # fail at exit, and Python would exit 120 instead of `code`.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
     # Everything is done and closed. Leave the objects of the run to the end of the
     # process rather than to a last garbage collection, which costs a tenth of a
     # second of CPU after a run of a few dozen hosts (scripts/bench).
