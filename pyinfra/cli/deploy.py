@@ -167,7 +167,8 @@ def report(state: State, printer: Printer) -> int:
     printer.line(summary + f": {done} operations, {changed} changed")
     for host in failed:
         printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
-        if any(op.status is not None for op in state.host_ops[host].values()):
+        if any(op.status == Status.LOST for op in state.host_ops[host].values()):
+            # What its operations did is unknown from one on: what is known, and what not.
             host_progress(state, host, printer, "lost while running", "not run")
     for host in unfinished:
         printer.host_line(host, "Not finished: the deploy stopped before its last operations", "yellow")
