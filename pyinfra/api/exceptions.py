@@ -73,7 +73,13 @@ class FactIgnoredError(FactError):
 
 
 class ConnectError(PyinfraError):
-    """A host could not be reached or authenticated."""
+    """A host could not be reached or authenticated, or its connection went away.
+    `completed`: when it went away in the middle of commands sent together, the results
+    of those whose end had come back (known done)."""
+
+    def __init__(self, message: str = "", completed: list | None = None):
+        super().__init__(message)
+        self.completed: list = completed or []
 
 
 class CommandFailed(PyinfraError):

@@ -26,6 +26,7 @@ class Status(str, Enum):
     IGNORED = "ignored"  # it failed, with ignore_errors: the host went on
     SKIPPED = "skipped"  # run_once: another host ran it
     INTERRUPTED = "interrupted"  # cut short by Ctrl-C or a signal: outcome unknown
+    LOST = "lost"  # its host's connection went away while it ran: outcome unknown; the host failed
 
     def __str__(self) -> str:
         return self.value

@@ -167,6 +167,9 @@ def report(state: State, printer: Printer) -> int:
     printer.line(summary + f": {done} operations, {changed} changed")
     for host in failed:
         printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
+        if any(op.status == Status.LOST for op in state.host_ops[host].values()):
+            # What its operations did is unknown from one on: what is known, and what not.
+            host_progress(state, host, printer, "lost while running", "not run")
     for host in unfinished:
         printer.host_line(host, "Not finished: the deploy stopped before its last operations", "yellow")
     again = failed + unfinished
@@ -182,23 +185,27 @@ def interrupted_report(state: State, printer: Printer) -> None:
     never started."""
     printer.phase("Interrupted: what each host completed")
     for host in state.targets:
-        ops = state.ops_for_host(host)
-        done = [op.name or meta.name for meta, op in ops if op.status in (Status.SUCCESS, Status.IGNORED)]
         if state.results[host].failed:
             printer.host_line(host, "Failed: " + (state.results[host].error or "").split("\n")[0], "red")
-        summary = f"completed {len(done)}/{len(ops)} operations"
-        if done:
-            summary += f", last: {done[-1]}"
-        printer.host_line(host, summary, "yellow")
-        for meta, op in ops:
-            if op.status in (Status.RUNNING, Status.INTERRUPTED):
-                printer.host_line(
-                    host, f"interrupted while running (outcome unknown): {op.name or meta.name}", "red"
-                )
-        never = [op.name or meta.name for meta, op in ops if op.status is None]
-        if never:
-            shown = ", ".join(never[:3]) + (f" and {len(never) - 3} more" if len(never) > 3 else "")
-            printer.host_line(host, f"never started: {shown}", "yellow")
+        host_progress(state, host, printer, "interrupted while running", "never started")
+
+
+def host_progress(state: State, host, printer: Printer, cut: str, never: str) -> None:
+    """A host's operations that completed, those `cut` short (their outcome unknown)
+    and those `never` run."""
+    ops = state.ops_for_host(host)
+    done = [op.name or meta.name for meta, op in ops if op.status in (Status.SUCCESS, Status.IGNORED)]
+    summary = f"completed {len(done)}/{len(ops)} operations"
+    if done:
+        summary += f", last: {done[-1]}"
+    printer.host_line(host, summary, "yellow")
+    for meta, op in ops:
+        if op.status in (Status.RUNNING, Status.INTERRUPTED, Status.LOST):
+            printer.host_line(host, f"{cut} (outcome unknown): {op.name or meta.name}", "red")
+    left = [op.name or meta.name for meta, op in ops if op.status is None]
+    if left:
+        shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+        printer.host_line(host, f"{never}: {shown}", "yellow")
 
 
 def make_state(deploy, options: Options, printer: Printer) -> State:

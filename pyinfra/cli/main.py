@@ -4,6 +4,7 @@ and turn any error into one clear message and an exit code, in this one place.""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import traceback
@@ -32,6 +33,18 @@ Usage lines, one example each:
 INVENTORY is an inventory file, comma-separated hostnames or @local.
 See docs/cli.md for every option.
 """
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGTERM (what CI runners send on cancel) or SIGHUP (the terminal went away): the
+    run stops as on Ctrl-C, and exits as a shell reports that signal (128 + its number)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"interrupted ({signal.Signals(self.signum).name})"
 
 
 def parse_data(values: tuple[str, ...]) -> dict:
@@ -225,12 +238,14 @@ def cli(
     )
     main = gevent.getcurrent()
 
-    def interrupt() -> None:
-        # Ctrl-C reaches whichever greenlet runs at that moment; deliver it to the
+    def interrupt(error: KeyboardInterrupt) -> None:
+        # A signal reaches whichever greenlet runs at that moment; deliver it to the
         # main one, which owns the summary and the clean-up.
-        main.throw(KeyboardInterrupt)
+        main.throw(error)
 
-    gevent.signal_handler(signal.SIGINT, interrupt)
+    gevent.signal_handler(signal.SIGINT, lambda: interrupt(KeyboardInterrupt()))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        gevent.signal_handler(signum, lambda signum=signum: interrupt(Signalled(signum)))
     if not debug:
         # Errors reach the user through results; no greenlet tracebacks on stderr.
         gevent.get_hub().exception_stream = None
@@ -249,6 +264,10 @@ def cli(
             printer.echo("".join(lines).rstrip(), err=True)
         printer.error(str(error))
         code = error.exit_code
+    except Signalled as signalled:
+        stopped = str(signalled)
+        printer.error(stopped)
+        code = 128 + signalled.signum
     except KeyboardInterrupt:
         printer.error("interrupted")
         code = 130
@@ -262,7 +281,16 @@ def cli(
         printer.error(f"{stopped} (a bug in pyinfra; --debug shows where)")
         code = 1
     if results is not None:
-        results.emit(stopped)
+        try:
+            results.emit(stopped)
+        except OSError:
+            printer.gone = True
+    if printer.gone:
+        # The terminal or the reader went away: what is still buffered for it would
+        # fail at exit, and Python would exit 120 instead of `code`.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
     # Everything is done and closed. Leave the objects of the run to the end of the
     # process rather than to a last garbage collection, which costs a tenth of a
     # second of CPU after a run of a few dozen hosts (scripts/bench).

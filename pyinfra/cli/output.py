@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import click
 
@@ -150,6 +150,7 @@ class Tally:
             Outcome("succeeded on retry", retried, "yellow", named=True),
             Outcome("error ignored", hosts(Status.IGNORED), "yellow", named=True),
             Outcome("failed", hosts(Status.ERROR), "red", named=True),
+            Outcome("lost (outcome unknown)", hosts(Status.LOST), "red", named=True),
         ]
 
 
@@ -177,6 +178,9 @@ class Printer(Events):
         self._tallies: dict[str, Tally] = {}
         # Set on Ctrl-C: results still arriving from stopped hosts are not shown.
         self.silenced = False
+        # Set when the terminal or pipe went away (SIGHUP, `| head`): nothing more is
+        # written, and the run still stops its hosts and exits with its own code.
+        self.gone = False
 
     def render(self, parts, colour: bool) -> str:
         """One line from its pieces: plain text and Styled pieces, each shown(); the
@@ -198,11 +202,9 @@ class Printer(Events):
         to_stderr = self.to_stderr if err is None else err
         colour = self.err_colour if to_stderr else self.out_colour
         text = self.render(parts, colour)
-        if self._progress_shown:
-            sys.stderr.write(CLEAR_LINE)
-            self._progress_shown = False
+        self.done_progress()
         # color=: the only escape sequences left are the colours we chose to add.
-        click.echo(text, err=to_stderr, color=colour)
+        self._write(lambda: click.echo(text, err=to_stderr, color=colour))
 
     def progress(self, text: str) -> None:
         """A transient status line: which phase, how many hosts are done."""
@@ -210,15 +212,26 @@ class Printer(Events):
             return
         columns = shutil.get_terminal_size((80, 20)).columns
         # One line, or the next clear would leave the rest of it on the screen.
-        sys.stderr.write(CLEAR_LINE + shown(text.replace("\n", " "))[: columns - 1])
-        sys.stderr.flush()
+        self._write(lambda: self._stderr(CLEAR_LINE + shown(text.replace("\n", " "))[: columns - 1]))
         self._progress_shown = True
 
     def done_progress(self) -> None:
         if self._progress_shown:
-            sys.stderr.write(CLEAR_LINE)
-            sys.stderr.flush()
             self._progress_shown = False
+            self._write(lambda: self._stderr(CLEAR_LINE))
+
+    @staticmethod
+    def _stderr(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def _write(self, write: Callable[[], None]) -> None:
+        if self.gone:
+            return
+        try:
+            write()
+        except OSError:  # EIO from a terminal gone, EPIPE from a reader gone
+            self.gone = True
 
     def style(self, text: str, colour: str | None = None, bold: bool = False) -> Styled:
         """A piece of a line in a colour, for line() and echo()."""
@@ -325,6 +338,9 @@ class Printer(Events):
         elif op.status == Status.ERROR:
             self.host_line(host, "Error", "red")
             self.host_detail(op.error)
+        elif op.status == Status.LOST:
+            self.host_line(host, "Connection lost while it ran (outcome unknown)", "red")
+            self.host_detail(op.error)
 
     def operation_done(self, tally: Tally) -> None:
         """The operation's one line across hosts; without -v, each failure in full
@@ -336,7 +352,7 @@ class Printer(Events):
         self.outcome_line(tally.meta.name, tally.outcomes())
         if not self.verbose:
             for host, op in tally.done:
-                if op.status == Status.ERROR:
+                if op.status in (Status.ERROR, Status.LOST):
                     self.show_host_operation(host, op)
 
     def run_done(self, order: list[str]) -> None:

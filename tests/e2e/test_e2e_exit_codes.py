@@ -1,7 +1,8 @@
 """Every exit code docs/cli.md documents, each listed cause once, with the real command
 against the test sshd: 2 for what was typed on the command line, 1 for a host that
 failed or an error in one of the user's files (named with its line), 0 for success.
-130 (Ctrl-C) is tested where the real signal is sent: tests/test_e2e_interrupt.py."""
+130 (Ctrl-C), 143 (SIGTERM) and 129 (SIGHUP) are tested where the real signal is sent:
+tests/test_e2e_interrupt.py."""
 
 import re
 import socket
@@ -229,14 +230,15 @@ def test_exit_code(pyinfra, pyinfra_as, deploy_dir, tmp_path, files, args, code,
 
 
 def test_the_table_in_the_docs_is_the_one_tested():
-    """docs/cli.md lists the codes tested here (and 130, in test_e2e_interrupt.py),
-    each cause tested here in the row of the code it gives."""
+    """docs/cli.md lists the codes tested here (and 130, 143 and 129, the signals, in
+    test_e2e_interrupt.py), each cause tested here in the row of the code it gives."""
     text = DOCS.read_text()
     table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
     rows = {int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.*) \|$", table, re.M)}
-    assert set(rows) == {case[3] for case in CASES} | {130}
+    assert set(rows) == {case[3] for case in CASES} | {130, 143, 129}
     assert sorted(DOCUMENTED) == sorted(case[0] for case in CASES)
     for name, _, _, code, _, _ in CASES:
         assert DOCUMENTED[name] in rows[code], (name, code, rows[code])
     interrupt = (Path(__file__).parent / "test_e2e_interrupt.py").read_text()
     assert "returncode == 130" in interrupt
+    assert "(signal.SIGTERM, 143), (signal.SIGHUP, 129)" in interrupt

@@ -10,7 +10,8 @@ import time
 
 import pytest
 from conftest import pyinfra_command
-from support.sshd import signal_sessions
+from support.netrules import drop_rule, matched, rules
+from support.sshd import session_pids, signal_sessions
 from support.users import SUDO_PASSWORD
 
 
@@ -65,6 +66,64 @@ def test_connection_dropped_mid_deploy(sshd, ssh_home, deploy_dir, tmp_path, fai
     done = sorted(p.name for p in tmp_path.glob("done-*"))
     assert done == (["done-127.0.0.2", "done-127.0.0.4"] if others_finish else []), output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("fault, no_wait", [("killed", False), ("dropped", False), ("killed", True)])
+def test_connection_lost_mid_command_fails_the_host_within_timeout(sshd, ssh_home, deploy_dir,
+                                                                     tmp_path, fault, no_wait):
+    # TIMEOUT=2: the host fails seconds after its connection goes, not when its 60s
+    # command would have ended; the summary says what it completed and what is unknown.
+    # With --no-wait the three operations went to the host's shell together: the first
+    # is known done (its end came back), the last was sent and may run: unknown too.
+    marker = tmp_path / "running"
+    root = deploy_dir({
+        "inventories/production.py": HOSTS,
+        "deploy.py": f"""
+            from pyinfra import host
+            from pyinfra.modules import server
+            TIMEOUT = 2
+            server.shell('true')
+            if host.name == '127.0.0.3':
+                server.shell('touch {marker}; sleep 60')
+            else:
+                server.shell('sleep 1')
+            server.shell('touch {tmp_path}/done-{{{{ host.name }}}}')
+        """,
+    })
+    tag = f"pyinfra-test-lost-{os.getpid()}"
+    process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py",
+                    *(["--no-wait"] if no_wait else []))
+    wait_for(marker)
+    time.sleep(0.3)
+    with rules([drop_rule("127.0.0.3", sshd.port, tag)] if fault == "dropped" else []):
+        faulted = time.monotonic()
+        if fault == "killed":
+            assert signal_sessions("127.0.0.3", sshd.port, signal.SIGKILL)
+        output, _ = process.communicate(timeout=60)
+        took = time.monotonic() - faulted
+        if fault == "dropped":
+            assert matched(tag) > 0  # the packets really went nowhere
+    if fault == "killed":
+        assert not session_pids("127.0.0.3", sshd.port)
+    assert process.returncode == 1, output
+    # Killed: at once. Dropped: the keepalives go unanswered (4 x TIMEOUT, session.py).
+    assert took < (5 if fault == "killed" else 4 * 2 + 4), (took, output)
+    cause = "connection to 127.0.0.3 lost" if fault == "killed" else \
+        "127.0.0.3 stopped answering (no reply within 6s)"
+    running = f"Server/Shell (touch {marker}; sleep 60)"
+    assert f"[127.0.0.3] Failed: {running}: {cause}" in output, output
+    assert "[127.0.0.3] completed 1/3 operations, last: Server/Shell (true)" in output, output
+    assert f"[127.0.0.3] lost while running (outcome unknown): {running}" in output, output
+    last = f"Server/Shell (touch {tmp_path}/done-127.0.0.3)"
+    if no_wait:
+        assert f"[127.0.0.3] lost while running (outcome unknown): {last}" in output, output
+    else:
+        assert f"[127.0.0.3] not run: {last}" in output, output
+    assert "1 lost (outcome unknown): 127.0.0.3" in output, output
+    assert "to run the failed hosts again: --limit 127.0.0.3" in output, output
+    assert "Traceback" not in output
+    done = sorted(p.name for p in tmp_path.glob("done-*"))
+    assert done == ["done-127.0.0.2", "done-127.0.0.4"], output
 
 
 def start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, seconds):

@@ -6,6 +6,7 @@ Run over the transport PYINFRA_SSH_TRANSPORT names (the suite runs these files o
 both)."""
 
 import os
+import pty
 import random
 import signal
 import subprocess
@@ -179,3 +180,75 @@ def test_ctrl_c_stops_root_commands_of_a_login_whose_sudo_asks_a_password(
     assert SUDO_PASSWORD not in output
     time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
     assert not (tmp_path / "done").exists(), output
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_like_ctrl_c(sshd, ssh_home, deploy_dir, tmp_path, signum, code):
+    # What a CI runner sends on cancel (SIGTERM), or a closed terminal (SIGHUP): the same
+    # stop as Ctrl-C, the same summary, the exit status a shell gives that signal.
+    duration = unique_sleep()
+    root = deploy_dir(
+        {
+            "inventories/production.py": f"WEB = {list(HOSTS)!r}\n",
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell('true')
+            server.shell('touch {tmp_path}/started-{{{{ host.name }}}}; sleep {duration}; '
+                         'echo done > {tmp_path}/done-{{{{ host.name }}}}', sudo=True)
+            server.shell('touch {tmp_path}/never-{{{{ host.name }}}}')
+        """,
+        }
+    )
+    process = start(sshd, ssh_home, root, "inventories/production.py", "deploy.py")
+    began = time.monotonic()
+    wait_for([tmp_path / f"started-{host}" for host in HOSTS], process)
+    time.sleep(0.5)
+    assert len(sleeping(duration)) == len(HOSTS)  # the commands really run on the hosts
+    stopped = time.monotonic()
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == code, output
+    assert time.monotonic() - stopped < 10, output
+    assert f"interrupted ({signal.Signals(signum).name})" in output, output
+    assert "Traceback" not in output, output
+    assert not sleeping(duration), output
+    for host in HOSTS:
+        assert f"[{host}] completed 1/3 operations, last: Server/Shell (true)" in output, output
+        assert f"[{host}] interrupted while running (outcome unknown): Server/Shell (touch" in output
+        assert f"[{host}] never started: Server/Shell (touch {tmp_path}/never-{host})" in output
+    time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("done-", "never-")))
+    assert left == [], output
+
+
+def test_sighup_after_the_terminal_went_away(sshd, ssh_home, deploy_dir, tmp_path):
+    # The terminal closed (an SSH session to a jump box dropped): every write to it now
+    # fails (EIO). The hosts' commands are still stopped, and the exit status is still
+    # SIGHUP's.
+    duration = unique_sleep()
+    root = deploy_dir(
+        {
+            "deploy.py": f"""
+            from pyinfra.modules import server
+            server.shell('touch {tmp_path}/started; sleep {duration}; echo done > {tmp_path}/done')
+        """,
+        }
+    )
+    command = pyinfra_command() + ["127.0.0.2", "deploy.py", "--port", str(sshd.port)]
+    env = dict(os.environ, HOME=str(ssh_home), NO_COLOR="1")
+    terminal, side = pty.openpty()
+    process = subprocess.Popen(command, cwd=root, env=env, stdin=side, stdout=side, stderr=side,
+                               start_new_session=True)
+    os.close(side)
+    began = time.monotonic()
+    try:
+        wait_for([tmp_path / "started"], process)
+        time.sleep(0.5)
+        assert sleeping(duration)
+    finally:
+        os.close(terminal)
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=30) == 129
+    assert not sleeping(duration)
+    time.sleep(max(0.0, 7.5 - (time.monotonic() - began)))
+    assert not (tmp_path / "done").exists()

@@ -41,6 +41,20 @@ def reject_rule(address, port, tag, extra=()):
     ]
 
 
+def drop_rule(address, port, tag):
+    """The OUTPUT rule spec dropping TCP packets to address:port without a word: a
+    blackhole (a host gone, a firewall that drops), no reset, no ICMP."""
+    return ["OUTPUT", "-p", "tcp", "-d", address, "--dport", str(port),
+            "-m", "comment", "--comment", tag, "-j", "DROP"]
+
+
+def matched(tag):
+    """Packets the OUTPUT rules tagged `tag` have matched so far (proof they acted)."""
+    listing = subprocess.run(["iptables", "-L", "OUTPUT", "-v", "-n", "-x"], capture_output=True,
+                             text=True, check=True).stdout
+    return sum(int(line.split()[0]) for line in listing.splitlines() if f"/* {tag} */" in line)
+
+
 def add_rule(spec):
     ensure_iptables()
     subprocess.run(["iptables", "-A", *spec], check=True)

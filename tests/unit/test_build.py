@@ -152,6 +152,9 @@ class PreparingConnector(RecordingConnector):
     def connect(self):
         pass
 
+    def connect_retries(self):
+        return 0
+
     def prepare(self):
         PreparingConnector.prepared += 1
 

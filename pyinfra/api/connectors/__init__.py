@@ -4,7 +4,7 @@ here (local.py); every other host goes over SSH (ssh/). Both implement base.Conn
 from __future__ import annotations
 
 from pyinfra.api.connectors.base import CommandResult, Connector
-from pyinfra.api.connectors.ssh import dial_first, load_paramiko
+from pyinfra.api.connectors.ssh import dial, dial_first, load_paramiko
 
 
 def make_connector(host, config, **kwargs) -> Connector:
@@ -18,4 +18,4 @@ def make_connector(host, config, **kwargs) -> Connector:
     return make_ssh_connector(host, config, **kwargs)
 
 
-__all__ = ["CommandResult", "Connector", "dial_first", "load_paramiko", "make_connector"]
+__all__ = ["CommandResult", "Connector", "dial", "dial_first", "load_paramiko", "make_connector"]

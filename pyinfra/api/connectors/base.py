@@ -256,7 +256,13 @@ class Connector(ABC):
         self.interrupted = False
 
     @abstractmethod
-    def connect(self) -> None: ...
+    def connect(self) -> None:
+        """One attempt; ConnectError (Unreachable: worth another) when it fails."""
+
+    def connect_retries(self) -> int:
+        """How many more attempts a host that does not answer is worth (connect.py
+        makes them, between others' handshakes)."""
+        return 0
 
     def prepare(self) -> None:
         """Called right after connect() when nothing else waits to connect: get ready

@@ -119,7 +119,7 @@ def run_chain(state: State, host: Host, chain: list[Link], events: Events) -> bo
         try:
             results = run_group(state, host, groups[0], RunAs.of(chain[0][1].global_kwargs))
         except ConnectError as error:
-            return lost(state, host, chain, events, str(error))
+            return lost(state, host, chain, events, error)
         if read_next is not None:
             take_read(host, last, results, groups[0], read_next)
     position = 0
@@ -155,15 +155,32 @@ def found_unchanged(op: HostOperation) -> None:
             op.unchanged_on_host = True
 
 
-def lost(state: State, host: Host, chain: list[Link], events: Events, error: str) -> bool:
-    """The connection went away (or Ctrl-C stopped it) with the chain in flight: what
-    each of its operations did on the host is unknown, and said so."""
+def lost(state: State, host: Host, chain: list[Link], events: Events, error: ConnectError) -> bool:
+    """The connection went away (or Ctrl-C stopped it) with the chain in flight: the
+    operations whose every command's end came back are done; what each of the others
+    did on the host is unknown, and said so."""
+    done, position = error.completed, 0
+    while chain:
+        meta, op = chain[0]
+        count = len(op.commands)
+        if len(done) - position < count:
+            break
+        op.results = done[position : position + count]
+        position += count
+        if op.decide is not None and op.dependent:
+            found_unchanged(op)
+        succeeded(state, host, meta, op, events)
+        chain = chain[1:]
+    if not chain:  # gone while the facts of the next were read behind them
+        if not state.interrupted:
+            state.fail_host(host, str(error))
+        return False
     for meta, op in chain:
         if state.interrupted:
             op.status = Status.INTERRUPTED
             continue
         others = len(chain) - 1
-        op.status = Status.ERROR
+        op.status = Status.LOST
         op.error = f"{error} (sent with {others} other operation(s): outcome unknown)"
         events.host_operation_done(host, meta, op)
     if not state.interrupted:

@@ -115,7 +115,7 @@ def run_host_operation(
         if outcome is Attempt.INTERRUPTED:
             return False
         if outcome is Attempt.LOST:
-            op.status, op.error = Status.ERROR, error
+            op.status, op.error = Status.LOST, error
             state.fail_host(host, f"{op.name or meta.name}: {error}")
             events.host_operation_done(host, meta, op)
             return False

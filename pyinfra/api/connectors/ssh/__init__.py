@@ -43,6 +43,14 @@ def dial_first(hosts: list, timeout: float) -> dict:
     return dials
 
 
+def dial(host, timeout: float):
+    """The host's TCP connection, started now (a dial.Dial), or None where it is not
+    dialled ahead (a name, a jump host, a ProxyCommand: dial.py)."""
+    from pyinfra.api.connectors.ssh.dial import dial as start
+
+    return start(host, timeout)
+
+
 def make_ssh_connector(host, config, **kwargs):
     load_paramiko()
     from pyinfra.api.connectors.ssh.connector import SSHConnector

@@ -42,6 +42,9 @@ class SSHConnector(ShellDownload, Connector):
         """Log in (`dial`: the host's TCP connection, started already: dial.py)."""
         self.session.connect(dial)
 
+    def connect_retries(self) -> int:
+        return self.session.connect_retries()
+
     def prepare(self) -> None:
         """Open what facts and commands use unless told otherwise now, while other
         hosts are still connecting (the shell of the config's sudo/su user)."""

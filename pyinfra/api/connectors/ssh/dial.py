@@ -15,8 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 
-from gevent import monkey
+from gevent import monkey, select
 
 from pyinfra.api.connectors.ssh.target import Endpoint, endpoint_of
 from pyinfra.api.exceptions import Unreachable
@@ -24,11 +25,13 @@ from pyinfra.api.exceptions import Unreachable
 
 class Dial:
     """A TCP connection to the host's SSH port, started when made; `take()` waits for
-    it. Errors are the ones the usual connect would give."""
+    it (up to the host's timeout, counted from the dialling). Errors are the ones the
+    usual connect would give."""
 
     def __init__(self, endpoint: Endpoint, timeout: float):
         self.endpoint = endpoint
         self.timeout = endpoint.connect_timeout or timeout
+        self.deadline = time.monotonic() + self.timeout
         self.sock: socket.socket | None = None
         family = _numeric_family(endpoint.hostname)
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -40,23 +43,28 @@ class Dial:
             return
         self.sock, self.error = sock, None
 
+    def wait(self, seconds: float | None = None) -> bool:
+        """True once the connection attempt has ended (connected or refused); False when
+        `seconds` (or the rest of the timeout) passed first."""
+        if self.sock is None:
+            return True
+        left = max(0.0, self.deadline - time.monotonic())
+        _, ready, _ = select.select([], [self.sock], [], left if seconds is None else min(seconds, left))
+        return bool(ready)
+
     def take(self) -> socket.socket:
         """The connected socket; Unreachable when nothing answered."""
         where = self.endpoint.where
+        if not self.wait():
+            self.close()
+            raise Unreachable(f"no SSH answer within {self.timeout:g}s ({where})")
         sock, self.sock = self.sock, None
         if sock is None:
             raise Unreachable(f"cannot connect to {where}: {os.strerror(self.error or errno.EBADF)}")
-        # An in-progress connect, called again with a timeout, waits for its end.
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect((self.endpoint.hostname, self.endpoint.port))
-        except socket.timeout:
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
             sock.close()
-            raise Unreachable(f"no SSH answer within {self.timeout:g}s ({where})") from None
-        except OSError as error:
-            if error.errno != errno.EISCONN:
-                sock.close()
-                raise Unreachable(f"cannot connect to {where}: {error.strerror or error}") from None
+            raise Unreachable(f"cannot connect to {where}: {os.strerror(code)}")
         sock.settimeout(None)
         return sock
 

@@ -29,7 +29,7 @@ from pyinfra.api.connectors.base import (
 from pyinfra.api.connectors.ssh.banner import AfterLogin, after_login
 from pyinfra.api.connectors.ssh.become import Become
 from pyinfra.api.connectors.ssh.session import Session
-from pyinfra.api.exceptions import ShellDied
+from pyinfra.api.exceptions import ConnectError, ShellDied
 
 CHUNK = 64 * 1024
 
@@ -50,10 +50,14 @@ class ExecTransport:
     def run(self, commands: list, run_as: RunAs) -> list[CommandResult]:
         results = []
         for command in commands:
-            if isinstance(command, FileUploadCommand):
-                result = self.put(command.src, command.dest, run_as)
-            else:
-                result = self.run_one(command.command, run_as, None)
+            try:
+                if isinstance(command, FileUploadCommand):
+                    result = self.put(command.src, command.dest, run_as)
+                else:
+                    result = self.run_one(command.command, run_as, None)
+            except ConnectError as error:  # gone: those before it ended
+                error.completed = results + error.completed
+                raise
             results.append(result)
             if not result.ok:
                 break

@@ -29,7 +29,7 @@ from pyinfra.api.connectors.ssh.banner import AfterLogin, after_login
 from pyinfra.api.connectors.ssh.become import start_process
 from pyinfra.api.connectors.ssh.paramiko_internals import start_command, use_green_pipes
 from pyinfra.api.connectors.ssh.stream import LineReader
-from pyinfra.api.exceptions import ShellDied
+from pyinfra.api.exceptions import ConnectError, ShellDied
 
 # The most script the shell's exec request carries (Linux takes up to 128 KiB in one
 # argument; quoting may double a script made of quotes). More is written on stdin.
@@ -124,6 +124,9 @@ class RemoteShell:
                     result = self._collect(marker, label, timeout, on_output, wait)
                 except ShellDied as died:
                     died.earlier = results
+                    raise
+                except ConnectError as error:  # stopped answering: these ended before
+                    error.completed = results + error.completed
                     raise
                 if result is None:  # skipped: read only to keep the stream in step
                     continue

@@ -5,7 +5,6 @@ server still answers (keepalives while waiting for a command)."""
 from __future__ import annotations
 
 import logging
-import random
 import time
 
 import gevent
@@ -14,7 +13,7 @@ import paramiko
 from pyinfra.api.connectors.ssh.dial import Dial
 from pyinfra.api.connectors.ssh.login import POOL, Secrets, open_client, open_socket
 from pyinfra.api.connectors.ssh.target import Endpoint, endpoint_of
-from pyinfra.api.exceptions import ConnectError, Unreachable
+from pyinfra.api.exceptions import ConnectError
 
 logger = logging.getLogger("pyinfra")
 
@@ -40,34 +39,22 @@ class Session:
 
     # -- logging in -------------------------------------------------------------------
 
+    def connect_retries(self) -> int:
+        """`ssh_connect_retries`: how many more times a host that does not answer
+        (refused, timed out) is tried."""
+        value = self.host.data.ssh_connect_retries
+        try:
+            return int(value or 0)
+        except (TypeError, ValueError):
+            raise ConnectError(f"ssh_connect_retries must be a number, not {value!r}") from None
+
     def connect(self, dial: Dial | None = None) -> None:
-        """Log in; a host that does not answer (refused, timed out) is tried again
-        `ssh_connect_retries` more times, after a short randomised pause. `dial`: its
-        TCP connection, started already (dial.py)."""
+        """Log in, once; Unreachable when the host does not answer. `dial`: its TCP
+        connection, started already (dial.py)."""
         endpoint = dial.endpoint if dial is not None else endpoint_of(self.host)
         data = self.host.data
         secrets = Secrets(password=data.ssh_password, key_password=data.ssh_key_password)
-        try:
-            retries = int(data.ssh_connect_retries or 0)
-        except (TypeError, ValueError):
-            raise ConnectError(
-                f"ssh_connect_retries must be a number, not {data.ssh_connect_retries!r}"
-            ) from None
-        attempt = 0
-        while True:
-            try:
-                self._login(endpoint, secrets, dial)
-                return
-            except Unreachable as error:
-                dial = None
-                if attempt >= retries:
-                    if attempt:
-                        raise ConnectError(f"{error} (after {attempt + 1} attempts)") from None
-                    raise
-                attempt += 1
-                pause = random.uniform(0.5, 1.0) * min(2 ** (attempt - 1), 8)
-                logger.debug("[%s] %s; trying again in %.1fs", self.host.name, error, pause)
-                time.sleep(pause)
+        self._login(endpoint, secrets, dial)
 
     def _login(self, endpoint: Endpoint, secrets: Secrets, dial: Dial | None = None) -> None:
         timeout = self.config.TIMEOUT

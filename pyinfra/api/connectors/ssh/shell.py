@@ -59,6 +59,14 @@ class ShellTransport:
         streamed. The results end with the first that failed."""
         pending = list(commands)
         results: list[CommandResult] = []
+        try:
+            self._run_pending(pending, results, run_as)
+        except ConnectError as error:
+            error.completed = results + error.completed
+            raise
+        return results
+
+    def _run_pending(self, pending: list, results: list[CommandResult], run_as: RunAs) -> None:
         while pending:
             steps, sent, size = [], [], 0
             while pending:
@@ -81,7 +89,6 @@ class ShellTransport:
                     pending[:0] = sent[len(done) :]
             if not results[-1].ok:
                 break
-        return results
 
     def run_one(self, command: str, run_as: RunAs, stdin: bytes | None) -> CommandResult:
         if stdin is not None:
@@ -154,7 +161,7 @@ class ShellTransport:
             # The shell could not start (sudo refused) or the connection went away.
             if not self.session.answers():
                 self.session.connected = False
-                raise ConnectError(f"connection to {self.session.host.name} lost")
+                raise ConnectError(f"connection to {self.session.host.name} lost", died.earlier)
             if not died.earlier and self.become.wants_tty(key, died.result):
                 return self._run_in_shell(run_as, steps)
             results = died.earlier + [died.result]
