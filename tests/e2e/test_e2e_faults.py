@@ -126,6 +126,38 @@ def test_connection_lost_mid_command_fails_the_host_within_timeout(sshd, ssh_hom
     assert done == ["done-127.0.0.2", "done-127.0.0.4"], output
 
 
+def test_connection_lost_mid_upload_keeps_the_old_file(sshd, ssh_home, deploy_dir, tmp_path):
+    where = tmp_path / "site"
+    where.mkdir()
+    target = where / "target.bin"
+    target.write_bytes(b"old content\n")
+    root = deploy_dir({
+        "deploy.py": f"""
+            from pyinfra.modules import files, server
+            TIMEOUT = 2
+            files.put('files/big.bin', '{target}')
+            server.shell('touch {tmp_path}/after')
+        """,
+    })
+    (root / "files").mkdir()
+    (root / "files/big.bin").write_bytes(os.urandom(150 * 1024 * 1024))
+    process = start(sshd, ssh_home, root, "127.0.0.3", "deploy.py")
+    deadline = time.monotonic() + 60
+    while not [p for p in where.iterdir() if p.name != "target.bin"]:  # the upload runs
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert signal_sessions("127.0.0.3", sshd.port, signal.SIGKILL)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert re.search(rf"\[127\.0\.0\.3\] Failed: Files/Put \(files/big\.bin, {target}\): "
+                     r"connection to 127\.0\.0\.3 lost(: \S.*)?\n", output), output
+    assert f"lost while running (outcome unknown): Files/Put (files/big.bin, {target})" in output
+    assert target.read_bytes() == b"old content\n"
+    assert not (tmp_path / "after").exists()
+
+
 def start_and_freeze(sshd, ssh_home, deploy_dir, tmp_path, seconds):
     """Start a deploy (TIMEOUT=2) whose first command runs `seconds` on each host, and
     freeze 127.0.0.3's sshd once it runs there; returns (process, frozen pids). The

@@ -34,6 +34,15 @@ from pyinfra.api.exceptions import ConnectError, ShellDied
 CHUNK = 64 * 1024
 
 
+def close_quietly(channel) -> None:
+    """Close a channel whose connection may be gone already: closing then sends on a
+    dead transport (EOFError), and what matters is the error that led here."""
+    try:
+        channel.close()
+    except (paramiko.SSHException, OSError, EOFError):
+        pass
+
+
 class ExecTransport:
     """Commands and uploads over channels of their own (transport.Transport)."""
 
@@ -130,7 +139,7 @@ class ExecTransport:
         try:
             channel.exec_command(after_login(wrapped).encode("utf-8", "surrogateescape"))
         except (paramiko.SSHException, OSError, EOFError) as error:
-            channel.close()
+            close_quietly(channel)
             raise self.session.lost(error)
         if stdin is not None:
             channel.sendall(stdin)
@@ -165,17 +174,17 @@ class ExecTransport:
             died.result.command = label
             return died.result
         except (paramiko.SSHException, OSError, EOFError) as error:
-            channel.close()
+            close_quietly(channel)
             raise self.session.lost(error)
         if src is not None:
             try:
                 self._send_content(channel, src)
-            except OSError as error:
+            except (OSError, EOFError) as error:
                 if not channel.closed and not channel.exit_status_ready():
-                    channel.close()
+                    close_quietly(channel)
                     raise self.session.lost(error)
             except BaseException:
-                channel.close()
+                close_quietly(channel)
                 raise
         if not pty:
             channel.shutdown_write()
@@ -223,6 +232,6 @@ class ExecTransport:
         except (paramiko.SSHException, OSError, EOFError) as error:
             raise self.session.lost(error)
         finally:
-            channel.close()
+            close_quietly(channel)
         timed_out = timed_out or (bool(timeout) and exit_code in (124, 137))
         return CommandResult(label, exit_code, stdout, stderr, timed_out=timed_out)

@@ -100,7 +100,8 @@ class Session:
     def lost(self, error) -> ConnectError:
         """The connection is gone: what to raise."""
         self.connected = False
-        return ConnectError(f"connection to {self.host.name} lost: {error}")
+        detail = str(error)  # paramiko's EOFError says nothing
+        return ConnectError(f"connection to {self.host.name} lost" + (f": {detail}" if detail else ""))
 
     # -- liveness ---------------------------------------------------------------------
 
