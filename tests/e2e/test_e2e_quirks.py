@@ -5,8 +5,8 @@ their output. Over the transport PYINFRA_SSH_TRANSPORT names (the suite runs bot
 import json
 import os
 import pwd
+import selectors
 import subprocess
-import threading
 
 import pytest
 from conftest import pyinfra_command
@@ -167,15 +167,25 @@ def run_measured(sshd, home, *args, cwd):
     command = pyinfra_command() + [str(a) for a in args] + ["--port", str(sshd.port)]
     env = dict(os.environ, HOME=str(home), NO_COLOR="1")
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Both pipes read to their end here, in this thread, before the wait: a reader
+    # thread that fell behind would leave the command blocked on a full pipe.
     out, err = [], []
-    readers = [threading.Thread(target=lambda s=s, b=b: b.append(s.read()))
-               for s, b in ((process.stdout, out), (process.stderr, err))]
-    for reader in readers:
-        reader.start()
+    pending = {process.stdout.fileno(): out, process.stderr.fileno(): err}
+    with selectors.DefaultSelector() as selector:
+        for fd in pending:
+            selector.register(fd, selectors.EVENT_READ)
+        while pending:
+            for key, _ in selector.select():
+                data = os.read(key.fd, 1 << 20)
+                if data:
+                    pending[key.fd].append(data)
+                else:
+                    selector.unregister(key.fd)
+                    del pending[key.fd]
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
+    process.stdout.close()
+    process.stderr.close()
     decoded = [b"".join(part).decode("utf-8", "replace") for part in (out, err)]
     return process.returncode, decoded[0], decoded[1], usage.ru_maxrss / 1024
 
