@@ -47,6 +47,14 @@ class StringCommand:
         return self.command if self.shown is None else self.shown
 
 
+def with_secret_env(name: str, secret: str | None, command: str) -> StringCommand:
+    """`command` run with `name=secret` in its environment (a client's password: not in
+    argv), the assignment a part shown as ***, whatever its length."""
+    if not secret:
+        return StringCommand(command)
+    return make_command(MaskString(f"{name}={quote(secret)}"), " ", command)
+
+
 def make_command(*parts: Any, login: bool = False) -> StringCommand:
     """A command of parts: text as it is, QuoteString (a value quoted, masked when
     secret) and MaskString (masked) parts, StringCommands (their own parts). What is

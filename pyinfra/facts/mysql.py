@@ -15,7 +15,7 @@ import json
 import re
 
 from pyinfra.api import FactBase, quote
-from pyinfra.api.command import MaskString, StringCommand, make_command
+from pyinfra.api.command import StringCommand, with_secret_env
 from pyinfra.api.facts import ABSENT, program_path
 
 
@@ -39,11 +39,7 @@ def mysql_run(
     if database:
         words.append(f"--database={quote(database)}")
     words += ["-e", quote(sql)]
-    command = " ".join(words)
-    if not password:
-        return StringCommand(command)
-    # The password is a part shown as ***, whatever its length (api/command.py).
-    return make_command(MaskString(f"MYSQL_PWD={quote(password)}"), " ", command)
+    return with_secret_env("MYSQL_PWD", password, " ".join(words))
 
 
 def mysql_command(*args, **kwargs) -> str:

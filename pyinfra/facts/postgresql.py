@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from pyinfra.api import FactBase, quote
-from pyinfra.api.command import MaskString, StringCommand, make_command
+from pyinfra.api.command import StringCommand, with_secret_env
 from pyinfra.api.facts import ABSENT, program_path
 
 
@@ -38,11 +38,7 @@ def psql_run(
     if database:
         words += ["-d", quote(database)]
     words += ["-c", quote(sql)]
-    command = " ".join(words)
-    if not password:
-        return StringCommand(command)
-    # The password is a part shown as ***, whatever its length (api/command.py).
-    return make_command(MaskString(f"PGPASSWORD={quote(password)}"), " ", command)
+    return with_secret_env("PGPASSWORD", password, " ".join(words))
 
 
 def psql_command(*args, **kwargs) -> str:
